@@ -1,0 +1,155 @@
+"""The training run: load an export, split, choose features, fit, evaluate on the hold-out, write the bundle,
+and track it all in MLflow. The CLI's ``triage train`` and notebooks call :func:`train`.
+
+>>> from training import TrainConfig, train
+>>> result = train(["datasets/helpdesk_tickets.csv.gz"], "models/default", config=TrainConfig())  # doctest: +SKIP
+>>> result.metrics["category"]["accuracy"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from triage.data import ColumnMapping, Tickets, load_tickets
+from triage.evaluation import evaluate_model
+from triage.features import FEATURE_SETS, uses_embeddings
+from triage.features.encoder import cached_encoder
+from triage.models import Bundle, TriageModel, save_bundle
+from triage.settings import get_settings
+from training.selection import Selection, choose_feature_set
+from training.splits import Split, holdout_split
+from training.tracking import flatten_metrics, log_json, mlflow_run
+
+logger = logging.getLogger(__name__)
+
+
+class TrainConfig(BaseModel):
+    """Options of a training run (defaults suit a help-desk export of a few thousand tickets and up)."""
+
+    feature_set: str = Field("auto", description=f"auto or one of {list(FEATURE_SETS)}")
+    embedding_model: str | None = Field(None, description="defaults to settings.embedding_model")
+    holdout: float = Field(0.2, ge=0.0, lt=0.9, description="share of tickets held out for the test metrics")
+    C: float = Field(0.5, gt=0)
+    loss: str = Field("svm", pattern="^(svm|logistic)$")
+    class_weight: str | None = Field("balanced", description="'balanced' or None")
+    calibration_folds: int = Field(3, ge=2)
+    min_class_count: int = Field(5, ge=2, description="rarer classes are left out of their head")
+    seed: int = 0
+    quantize: bool = Field(True, description="int8 ONNX encoder (faster; measured cost in benchmarks/README)")
+    max_tokens: int = Field(128, ge=8, le=512)
+    mlflow: bool = True
+    cache_dir: Path | None = None
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    bundle: Bundle
+    tickets: Tickets
+    split: Split
+    selection: Selection | None
+    metrics: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    run_id: str | None = None
+
+
+def fingerprint(frame: pd.DataFrame, heads: Sequence[str]) -> str:
+    """SHA-256 of the tickets' texts and labels, independent of row order."""
+    hashed = pd.util.hash_pandas_object(frame[["text", *heads]].fillna(""), index=False).sort_values()
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
+
+
+def train(
+    paths: Sequence[str | Path],
+    out_dir: str | Path,
+    mapping: ColumnMapping | None = None,
+    *,
+    config: TrainConfig | None = None,
+) -> TrainResult:
+    """Train a bundle from export files and write it to ``out_dir``."""
+    config = config or TrainConfig()
+    settings = get_settings()
+    cache_dir = config.cache_dir or settings.cache_dir
+    embedding_model = config.embedding_model or settings.embedding_model
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    tickets = load_tickets(paths, mapping, min_class_count=config.min_class_count)
+    tickets.quality.render()
+    frame, heads = tickets.frame, tickets.heads
+    split = holdout_split(frame, heads, test_size=config.holdout, seed=config.seed)
+    logger.info("split %s", split.description)
+    train_part, test_part = frame.iloc[split.train], frame.iloc[split.test]
+    timings["load"] = time.perf_counter() - started
+
+    needs_encoder = config.feature_set == "auto" or uses_embeddings(config.feature_set)
+    encoder_dir = (
+        cached_encoder(embedding_model, cache_dir, max_tokens=config.max_tokens, quantize=config.quantize)
+        if needs_encoder
+        else None
+    )
+    cache_path = Path(cache_dir) / "embeddings.sqlite"
+    selection = None
+    feature_set = config.feature_set
+    if feature_set == "auto":
+        t = time.perf_counter()
+        first = heads[0]
+        labelled = train_part[first].notna().to_numpy()
+        selection = choose_feature_set(
+            train_part["text"][labelled].tolist(), train_part[first][labelled],
+            encoder_dir=encoder_dir, cache_path=cache_path, seed=config.seed,  # type: ignore[arg-type]
+        )
+        feature_set = selection.chosen
+        logger.info("feature selection: %s", selection.reason)
+        timings["select_features"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    model = TriageModel(
+        feature_set=feature_set, encoder_dir=encoder_dir, cache_path=cache_path, C=config.C, loss=config.loss,
+        class_weight=config.class_weight, calibration_folds=config.calibration_folds,
+        min_class_count=config.min_class_count, progress=True,
+    ).fit(train_part["text"].tolist(), train_part[heads])
+    timings["fit"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    metrics = evaluate_model(model, test_part) if len(test_part) else {}
+    timings["evaluate"] = time.perf_counter() - t
+
+    training_info = {
+        "split": {"method": split.method, "description": split.description,
+                  "n_train": len(split.train), "n_test": len(split.test)},
+        "feature_selection": asdict(selection) if selection else {"chosen": feature_set, "reason": "given"},
+        "embedding_model": embedding_model if uses_embeddings(feature_set) else None,
+        "config": config.model_dump(mode="json"),
+    }
+    data = {"fingerprint": fingerprint(frame, heads), "n_tickets": len(frame), "files": tickets.quality.files}
+    with mlflow_run("train", enabled=config.mlflow) as run:
+        bundle = save_bundle(
+            model, out_dir, data=data, metrics=metrics, quality=tickets.quality.model_dump(mode="json"),
+            training={**training_info, "mlflow_run_id": run.info.run_id if run else None},
+        )
+        timings["total"] = time.perf_counter() - started
+        if run is not None:
+            import mlflow
+
+            mlflow.log_params({
+                "feature_set": feature_set, "heads": ",".join(bundle.manifest.heads),
+                "split": split.method, "n_train": len(split.train), "n_test": len(split.test),
+                "data_fingerprint": data["fingerprint"], "model_version": bundle.version,
+                **{f"config.{k}": v for k, v in config.model_dump(mode="json").items()},
+            })
+            mlflow.log_metrics({**flatten_metrics(metrics), **{f"time.{k}_s": v for k, v in timings.items()}})
+            log_json(run, "data_quality.json", tickets.quality.model_dump(mode="json"))
+            log_json(run, "holdout_metrics.json", metrics)
+            mlflow.log_artifacts(str(bundle.path), artifact_path="bundle")
+    return TrainResult(bundle, tickets, split, selection, metrics, timings, run.info.run_id if run else None)

@@ -1,0 +1,55 @@
+"""MLflow tracking of training and evaluation runs. With ``MLFLOW_TRACKING_URI`` unset the store is local
+(SQLite ``./mlflow.db``, artifacts in ``./mlruns``) and needs no server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+EXPERIMENT = "triage"
+
+
+def flatten_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """``{"category": {"accuracy": 0.9}}`` -> ``{"category.accuracy": 0.9}``; only top-level numbers per head."""
+    flat: dict[str, float] = {}
+    for head, values in metrics.items():
+        if isinstance(values, dict):
+            for name, value in values.items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    flat[f"{head}.{name}"] = float(value)
+        elif isinstance(values, int | float):
+            flat[head] = float(values)
+    return flat
+
+
+@contextlib.contextmanager
+def mlflow_run(name: str, *, enabled: bool = True, run_id: str | None = None) -> Iterator[Any]:
+    """An MLflow run (or ``None`` when disabled); ``run_id`` resumes an existing run."""
+    if not enabled:
+        yield None
+        return
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    if os.environ.get("MLFLOW_TRACKING_URI") is None:
+        mlflow.set_tracking_uri("sqlite:///mlflow.db")
+    mlflow.set_experiment(EXPERIMENT)
+    with mlflow.start_run(run_name=None if run_id else name, run_id=run_id) as run:
+        yield run
+
+
+def log_json(run: Any, name: str, payload: Any) -> None:
+    """Log a JSON artifact to the active run (no-op without a run)."""
+    if run is None:
+        return
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_text(json.dumps(payload, indent=2, default=str))
+        mlflow.log_artifact(str(path))

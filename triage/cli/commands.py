@@ -1,0 +1,126 @@
+"""The commands of the ``triage`` CLI. Each is short: parse options, call the library, print a summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from triage.cli import app, err
+from triage.cli.options import DataArg, IdOpt, LabelOpt, MappingOpt, ModelOpt, TextOpt, TimeOpt, mapping_from_options
+
+out = Console()
+
+
+def _metrics_table(metrics: dict) -> Table:
+    table = Table("head", "tickets", "accuracy", "macro-F1", "ECE", title="metrics")
+    for head, m in metrics.items():
+        if isinstance(m, dict) and "accuracy" in m:
+            table.add_row(head, str(m["n_tickets"]), f"{m['accuracy']:.4f}", f"{m['macro_f1']:.4f}", f"{m['ece']:.4f}")
+    return table
+
+
+@app.command()
+def train(
+    data: DataArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Bundle directory to write (replaced if present).")],
+    text: TextOpt = None,
+    label: LabelOpt = None,
+    mapping: MappingOpt = None,
+    id_column: IdOpt = None,
+    time_column: TimeOpt = None,
+    features: Annotated[str, typer.Option(help="auto, tfidf, tfidf+embedding or embedding.")] = "auto",
+    holdout: Annotated[float, typer.Option(help="Share held out for test metrics (0: train on all).")] = 0.2,
+    embedding_model: Annotated[str | None, typer.Option(help="Sentence-transformer name or folder.")] = None,
+    min_class_count: Annotated[int, typer.Option(help="Rarer classes are left out of their head.")] = 5,
+    no_quantize: Annotated[bool, typer.Option("--no-quantize", help="Keep the encoder in fp32.")] = False,
+    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not track the run in MLflow.")] = False,
+) -> None:
+    """Train a model bundle (category, priority, tier: whichever the export labels) from ticket exports."""
+    from training import TrainConfig
+    from training import train as run_training
+
+    config = TrainConfig(
+        feature_set=features, holdout=holdout, embedding_model=embedding_model, min_class_count=min_class_count,
+        quantize=not no_quantize, mlflow=not no_mlflow,
+    )
+    result = run_training(
+        data, out_dir, mapping_from_options(mapping, text, label, id_column, time_column), config=config
+    )
+    err.print(f"split: {result.split.description}")
+    if result.selection:
+        err.print(f"features: {result.selection.reason}")
+    if result.metrics:
+        out.print(_metrics_table(result.metrics))
+    manifest = result.bundle.manifest
+    for head, reason in manifest.skipped_heads.items():
+        err.print(f"[yellow]head {head} not trained:[/] {reason}")
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    out.print(f"bundle [bold]{result.bundle.path}[/] version {manifest.model_version} ({timing})")
+    if result.run_id:
+        out.print(f"MLflow run {result.run_id}")
+
+
+@app.command()
+def evaluate(
+    model: ModelOpt,
+    data: DataArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Report directory (metrics.json and more).")],
+    text: TextOpt = None,
+    label: LabelOpt = None,
+    mapping: MappingOpt = None,
+    id_column: IdOpt = None,
+    time_column: TimeOpt = None,
+) -> None:
+    """Evaluate a bundle on labelled tickets; writes REPORT_DIR/metrics.json."""
+    from triage.data import load_tickets
+    from triage.evaluation import evaluate_model
+    from triage.models import load_bundle
+
+    bundle = load_bundle(model)
+    tickets = load_tickets(data, mapping_from_options(mapping, text, label, id_column, time_column), dedupe=False)
+    tickets.quality.render()
+    metrics = {"model_version": bundle.version, **evaluate_model(bundle.model, tickets.frame)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out_dir / "data_quality.json").write_text(tickets.quality.model_dump_json(indent=2))
+    out.print(_metrics_table(metrics))
+    out.print(f"wrote {out_dir / 'metrics.json'}")
+
+
+@app.command()
+def predict(
+    model: ModelOpt,
+    data: DataArg,
+    out_file: Annotated[Path, typer.Option("--out", help="CSV to write: one row per ticket.")],
+    text: TextOpt = None,
+    mapping: MappingOpt = None,
+    id_column: IdOpt = None,
+) -> None:
+    """Predict every head for every ticket of the exports; writes id, HEAD and HEAD_confidence columns."""
+    from triage.data import load_tickets
+    from triage.models import load_bundle
+
+    bundle = load_bundle(model)
+    tickets = load_tickets(
+        data, mapping_from_options(mapping, text, None, id_column, None), require_labels=False, dedupe=False
+    )
+    tickets.quality.render()
+    predictions = bundle.model.predict(tickets.frame["text"].tolist())
+    predictions.insert(0, "id", tickets.frame["id"].to_numpy())
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    predictions.to_csv(out_file, index=False, float_format="%.4f")
+    out.print(f"wrote {len(predictions)} predictions to {out_file}")
+
+
+@app.command()
+def info(model: ModelOpt) -> None:
+    """Show a bundle's manifest (verified, nothing unpickled)."""
+    from triage.models import verify_bundle
+
+    manifest = verify_bundle(model)
+    out.print_json(manifest.model_dump_json(exclude={"files"}))

