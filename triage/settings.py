@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     default_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Confidence threshold of a head without its own in the bundle."
     )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict, description='Per-head thresholds over the bundle\'s, e.g. {"priority": 0.7}.'
+    )
 
 
 @lru_cache

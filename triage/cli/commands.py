@@ -124,3 +124,28 @@ def info(model: ModelOpt) -> None:
 
     manifest = verify_bundle(model)
     out.print_json(manifest.model_dump_json(exclude={"files"}))
+
+
+@app.command()
+def serve(
+    model: ModelOpt = Path("models/default"),
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each loads the model).")] = 1,
+) -> None:
+    """Serve the HTTP API (FastAPI + uvicorn) for a model bundle. Send SIGHUP or POST /v1/admin/reload to
+    swap in a retrained bundle without downtime."""
+    import os
+
+    import uvicorn
+
+    from triage.models import read_manifest
+    from triage.settings import get_settings
+
+    read_manifest(model)  # fail fast, with the reason, on a missing or incompatible bundle
+    os.environ["TRIAGE_MODEL_DIR"] = str(model)  # the workers read their settings from the environment
+    get_settings.cache_clear()
+    if not get_settings().api_keys:
+        err.print("[yellow]warning:[/] no TRIAGE_API_KEYS set: the API accepts requests without a key")
+    uvicorn.run("triage.api.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False, timeout_graceful_shutdown=10)

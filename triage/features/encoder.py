@@ -152,7 +152,7 @@ class OnnxEncoder:
         if progress:
             from tqdm.auto import tqdm
 
-            batches = tqdm(batches, desc="embedding", unit="batch", leave=False)
+            batches = tqdm(batches, desc="embedding", unit="batch", leave=False, disable=None)
         for start in batches:
             idx = order[start : start + batch_size]
             out[idx] = self._run([texts[i] for i in idx])

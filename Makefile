@@ -1,0 +1,40 @@
+# One command runs the service on the bundled data (`make run`), one runs the tests (`make test`).
+# Both install everything into a local virtual environment first (.venv), CPU torch before the rest.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MODEL ?= models/default
+DATA ?= datasets/helpdesk_tickets.csv.gz
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run train test lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+$(MODEL)/manifest.json: $(BIN)/.installed $(DATA)
+	$(BIN)/triage train $(DATA) --out $(MODEL)
+
+train: $(MODEL)/manifest.json
+
+run: train
+	$(BIN)/triage serve --model $(MODEL) --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/python -m ruff check . && $(BIN)/python -m ruff format --check . && $(BIN)/python -m mypy triage training
+
+bench: install
+	$(BIN)/python benchmarks/accuracy.py banking77 it_tickets
+
+clean:
+	rm -rf $(VENV) .triage-cache mlflow.db mlruns $(MODEL)

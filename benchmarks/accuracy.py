@@ -1,0 +1,104 @@
+"""Accuracy benchmark through the CLI, as a user runs it: `triage train` then `triage evaluate`.
+
+    python benchmarks/accuracy.py banking77 it_tickets [--cold]
+
+Banking77: train.csv -> test.csv. IT tickets: stratified 80/20 split with seed 0 (written to a temporary
+folder, never into the repository), plus a TF-IDF + linear SVM baseline on the same split. Reports accuracy,
+macro-F1, training wall time and peak memory (max RSS of the `triage train` process). `--cold` empties the
+embedding cache first. Results go to benchmarks/results/accuracy.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("TRIAGE_SHARED_DATA", ROOT.parent / "shared" / "datasets"))
+TRIAGE = str(Path(sys.executable).parent / "triage")
+
+
+def run(cmd: list[str]) -> tuple[float, float]:
+    """Run a command; return (wall seconds, peak RSS in MB of the child)."""
+    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return time.perf_counter() - start, max(peak, before) / 1024
+
+
+def baseline(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
+    """TF-IDF (word 1-2-grams) + linear SVM, the usual baseline."""
+    clf = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), LinearSVC(C=1.0))
+    pred = clf.fit(train.text, train.category).predict(test.text)
+    return {"accuracy": accuracy_score(test.category, pred), "macro_f1": f1_score(test.category, pred, average="macro")}
+
+
+def bench(name: str, train_file: Path, test_file: Path, work: Path, extra: list[str]) -> dict:
+    model, report = work / f"{name}-model", work / f"{name}-report"
+    seconds, peak_mb = run([TRIAGE, "train", str(train_file), "--out", str(model), "--holdout", "0", *extra])
+    run([TRIAGE, "evaluate", "--model", str(model), str(test_file), "--out", str(report)])
+    metrics = json.loads((report / "metrics.json").read_text())["category"]
+    manifest = json.loads((model / "manifest.json").read_text())
+    result = {
+        "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "ece": metrics["ece"],
+        "train_seconds": round(seconds, 1), "train_peak_rss_mb": round(peak_mb),
+        "feature_set": manifest["model_params"]["feature_set"],
+        "selection": manifest["training"]["feature_selection"].get("reason"),
+        "baseline_tfidf_svm": baseline(pd.read_csv(train_file), pd.read_csv(test_file)),
+    }
+    print(name, json.dumps(result, indent=2), flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("datasets", nargs="+", choices=["banking77", "it_tickets"])
+    parser.add_argument("--cold", action="store_true", help="empty the embedding cache first")
+    parser.add_argument("--extra", default="", help="extra options for triage train, e.g. '--features tfidf'")
+    args = parser.parse_args()
+    results_file = ROOT / "benchmarks" / "results" / "accuracy.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        os.chdir(work)  # MLflow store and cache of this run stay out of the repository
+        os.environ.setdefault("TRIAGE_CACHE_DIR", str(ROOT / ".triage-cache"))
+        if args.cold:
+            shutil.rmtree(Path(os.environ["TRIAGE_CACHE_DIR"]) / "embeddings.sqlite", ignore_errors=True)
+            Path(os.environ["TRIAGE_CACHE_DIR"], "embeddings.sqlite").unlink(missing_ok=True)
+        for name in args.datasets:
+            folder = SHARED / name
+            if not folder.is_dir():
+                print(f"skipping {name}: {folder} not found (set TRIAGE_SHARED_DATA)")
+                continue
+            if name == "banking77":
+                train_file, test_file = folder / "train.csv", folder / "test.csv"
+            else:
+                data = pd.read_csv(folder / "tickets.csv.gz")
+                train, test = train_test_split(data, test_size=0.2, random_state=0, stratify=data.category)
+                train_file, test_file = work / "it_train.csv", work / "it_test.csv"
+                train.to_csv(train_file, index=False)
+                test.to_csv(test_file, index=False)
+            key = name + ("-cold" if args.cold else "")
+            results[key] = bench(name, train_file, test_file, work, args.extra.split())
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    results_file.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from triage.evaluation import expected_calibration_error
+from triage.models import CalibratedLinearHead
+
+
+def blobs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0, 0], [2, 0], [0, 2]])
+    y = rng.integers(0, 3, n)
+    return centers[y] + rng.normal(0, 0.9, (n, 2)), np.array(["net", "print", "vpn"])[y]
+
+
+def test_probabilities_align_with_string_classes_and_are_calibrated() -> None:
+    X, y = blobs(3000)
+    head = CalibratedLinearHead().fit(X, y)
+    assert head.classes_.tolist() == ["net", "print", "vpn"]
+    X_test, y_test = blobs(3000, seed=1)
+    proba = head.predict_proba(X_test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (head.predict(X_test) == head.classes_[proba.argmax(1)]).all()
+    correct = head.predict(X_test) == y_test
+    assert expected_calibration_error(proba.max(1), correct) < 0.05
+
+
+def test_a_class_too_rare_for_calibration_is_refused_with_its_name() -> None:
+    X, y = blobs(60)
+    y[:2] = "rare"
+    y[2:] = np.where(y[2:] == "rare", "net", y[2:])
+    with pytest.raises(ValueError, match=r"\['rare'\]"):
+        CalibratedLinearHead(calibration_folds=3).fit(X, y)
+
+
+def test_invalid_parameter_fails_at_fit() -> None:
+    X, y = blobs(30)
+    with pytest.raises(ValueError, match="loss"):
+        CalibratedLinearHead(loss="forest").fit(X, y)

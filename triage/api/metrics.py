@@ -1,0 +1,32 @@
+"""Prometheus metrics of the service, in a registry of the app's own (several apps can live in one test)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class ServiceMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "triage_request_duration_seconds", "Request latency by route.", ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.decisions = Counter(
+            "triage_decisions_total", "Ticket decisions by outcome.", ["outcome"], registry=self.registry
+        )
+        self.head_decisions = Counter(
+            "triage_head_decisions_total", "Head suggestions by head and outcome (confident or not).",
+            ["head", "outcome"], registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "triage_model_info", "The served model version (value 1).", ["version"], registry=self.registry
+        )
+        self.reloads = Counter("triage_model_reloads_total", "Model reloads by result.", ["result"],
+                               registry=self.registry)
+
+    def set_model(self, version: str) -> None:
+        self.model_info.clear()
+        self.model_info.labels(version=version).set(1)

@@ -1,0 +1,117 @@
+"""Routing decisions: what the model suggests for a ticket and whether it may be routed without a person.
+
+A :class:`Decision` is plain data (pydantic), so the API returns it as is and a review queue can store it.
+:class:`Triager` turns a loaded bundle into decisions, computing features once for all heads.
+
+>>> from triage.models import load_bundle
+>>> triager = Triager(load_bundle("models/default"))  # doctest: +SKIP
+>>> triager.decide(["VPN drops every hour"])[0].outcome  # doctest: +SKIP
+'auto_route'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from triage.models.bundle import Bundle
+
+N_ALTERNATIVES = 3
+
+
+class Outcome(StrEnum):
+    AUTO_ROUTE = "auto_route"
+    NEEDS_REVIEW = "needs_review"
+
+
+class Reason(BaseModel):
+    """Why a ticket needs review: a stable ``code`` for machines and a ``message`` for people."""
+
+    code: str = Field(examples=["low_confidence"])
+    head: str | None = Field(None, examples=["priority"])
+    message: str = Field(examples=["priority confidence 0.41 is below the threshold 0.60"])
+
+
+class Alternative(BaseModel):
+    label: str
+    confidence: float
+
+
+class HeadSuggestion(BaseModel):
+    """The suggestion of one head: best label, its calibrated confidence, the next alternatives."""
+
+    label: str = Field(examples=["vpn"])
+    confidence: float = Field(ge=0.0, le=1.0, examples=[0.93])
+    threshold: float = Field(ge=0.0, le=1.0, description="confidence needed to auto-route this head")
+    confident: bool
+    alternatives: list[Alternative] = Field(default_factory=list)
+
+
+class Decision(BaseModel):
+    """The routing decision for one ticket."""
+
+    outcome: Outcome
+    reasons: list[Reason] = Field(default_factory=list)
+    heads: dict[str, HeadSuggestion]
+    model_version: str
+
+
+class Triager:
+    """Decisions from a bundle: a head is confident when its top probability reaches the head's threshold
+    (bundle manifest, then ``thresholds``, then ``default_threshold``); a ticket is auto-routed only when
+    every head is confident."""
+
+    def __init__(
+        self, bundle: Bundle, *, thresholds: Mapping[str, float] | None = None, default_threshold: float = 0.5
+    ) -> None:
+        self.bundle = bundle
+        self.thresholds = {
+            head: float(
+                (thresholds or {}).get(head, info.threshold if info.threshold is not None else default_threshold)
+            )
+            for head, info in bundle.manifest.heads.items()
+        }
+
+    @property
+    def version(self) -> str:
+        return self.bundle.version
+
+    def decide(self, texts: Sequence[str]) -> list[Decision]:
+        """One decision per (cleaned) ticket text, in order."""
+        if not texts:
+            return []
+        model = self.bundle.model
+        probabilities = model.predict_proba(list(texts))
+        heads_per_ticket: list[dict[str, HeadSuggestion]] = [{} for _ in texts]
+        for head, proba in probabilities.items():
+            classes = model.classes(head)
+            order = np.argsort(-proba, axis=1)[:, : N_ALTERNATIVES + 1]
+            threshold = self.thresholds[head]
+            for i, ranked in enumerate(order):
+                top = float(proba[i, ranked[0]])
+                heads_per_ticket[i][head] = HeadSuggestion(
+                    label=str(classes[ranked[0]]),
+                    confidence=round(top, 4),
+                    threshold=threshold,
+                    confident=top >= threshold,
+                    alternatives=[
+                        Alternative(label=str(classes[j]), confidence=round(float(proba[i, j]), 4)) for j in ranked[1:]
+                    ],
+                )
+        return [self._decision(heads) for heads in heads_per_ticket]
+
+    def _decision(self, heads: dict[str, HeadSuggestion]) -> Decision:
+        reasons = [
+            Reason(
+                code="low_confidence",
+                head=head,
+                message=f"{head} confidence {s.confidence:.2f} is below the threshold {s.threshold:.2f}",
+            )
+            for head, s in heads.items()
+            if not s.confident
+        ]
+        outcome = Outcome.NEEDS_REVIEW if reasons else Outcome.AUTO_ROUTE
+        return Decision(outcome=outcome, reasons=reasons, heads=heads, model_version=self.version)
