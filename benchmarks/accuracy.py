@@ -46,7 +46,10 @@ def baseline(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
     """TF-IDF (word 1-2-grams) + linear SVM, the usual baseline."""
     clf = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), LinearSVC(C=1.0))
     pred = clf.fit(train.text, train.category).predict(test.text)
-    return {"accuracy": accuracy_score(test.category, pred), "macro_f1": f1_score(test.category, pred, average="macro")}
+    return {
+        "accuracy": accuracy_score(test.category, pred),
+        "macro_f1": f1_score(test.category, pred, average="macro"),
+    }
 
 
 def bench(name: str, train_file: Path, test_file: Path, work: Path, extra: list[str]) -> dict:
@@ -56,8 +59,11 @@ def bench(name: str, train_file: Path, test_file: Path, work: Path, extra: list[
     metrics = json.loads((report / "metrics.json").read_text())["category"]
     manifest = json.loads((model / "manifest.json").read_text())
     result = {
-        "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "ece": metrics["ece"],
-        "train_seconds": round(seconds, 1), "train_peak_rss_mb": round(peak_mb),
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
+        "ece": metrics["ece"],
+        "train_seconds": round(seconds, 1),
+        "train_peak_rss_mb": round(peak_mb),
         "feature_set": manifest["model_params"]["feature_set"],
         "selection": manifest["training"]["feature_selection"].get("reason"),
         "baseline_tfidf_svm": baseline(pd.read_csv(train_file), pd.read_csv(test_file)),

@@ -19,15 +19,15 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from training.selection import Selection, choose_feature_set
+from training.splits import Split, holdout_split
+from training.tracking import flatten_metrics, log_json, mlflow_run
 from triage.data import ColumnMapping, Tickets, load_tickets
 from triage.evaluation import evaluate_model
 from triage.features import FEATURE_SETS, uses_embeddings
 from triage.features.encoder import cached_encoder
 from triage.models import Bundle, TriageModel, save_bundle
 from triage.settings import get_settings
-from training.selection import Selection, choose_feature_set
-from training.splits import Split, holdout_split
-from training.tracking import flatten_metrics, log_json, mlflow_run
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +106,11 @@ def train(
         first = heads[0]
         labelled = train_part[first].notna().to_numpy()
         selection = choose_feature_set(
-            train_part["text"][labelled].tolist(), train_part[first][labelled],
-            encoder_dir=encoder_dir, cache_path=cache_path, seed=config.seed,  # type: ignore[arg-type]
+            train_part["text"][labelled].tolist(),
+            train_part[first][labelled],
+            encoder_dir=encoder_dir,  # type: ignore[arg-type]  # always set for "auto"
+            cache_path=cache_path,
+            seed=config.seed,
         )
         feature_set = selection.chosen
         logger.info("feature selection: %s", selection.reason)
@@ -115,9 +118,15 @@ def train(
 
     t = time.perf_counter()
     model = TriageModel(
-        feature_set=feature_set, encoder_dir=encoder_dir, cache_path=cache_path, C=config.C, loss=config.loss,
-        class_weight=config.class_weight, calibration_folds=config.calibration_folds,
-        min_class_count=config.min_class_count, progress=True,
+        feature_set=feature_set,
+        encoder_dir=encoder_dir,
+        cache_path=cache_path,
+        C=config.C,
+        loss=config.loss,
+        class_weight=config.class_weight,
+        calibration_folds=config.calibration_folds,
+        min_class_count=config.min_class_count,
+        progress=True,
     ).fit(train_part["text"].tolist(), train_part[heads])
     timings["fit"] = time.perf_counter() - t
 
@@ -126,8 +135,12 @@ def train(
     timings["evaluate"] = time.perf_counter() - t
 
     training_info = {
-        "split": {"method": split.method, "description": split.description,
-                  "n_train": len(split.train), "n_test": len(split.test)},
+        "split": {
+            "method": split.method,
+            "description": split.description,
+            "n_train": len(split.train),
+            "n_test": len(split.test),
+        },
         "feature_selection": asdict(selection) if selection else {"chosen": feature_set, "reason": "given"},
         "embedding_model": embedding_model if uses_embeddings(feature_set) else None,
         "config": config.model_dump(mode="json"),
@@ -135,19 +148,29 @@ def train(
     data = {"fingerprint": fingerprint(frame, heads), "n_tickets": len(frame), "files": tickets.quality.files}
     with mlflow_run("train", enabled=config.mlflow) as run:
         bundle = save_bundle(
-            model, out_dir, data=data, metrics=metrics, quality=tickets.quality.model_dump(mode="json"),
+            model,
+            out_dir,
+            data=data,
+            metrics=metrics,
+            quality=tickets.quality.model_dump(mode="json"),
             training={**training_info, "mlflow_run_id": run.info.run_id if run else None},
         )
         timings["total"] = time.perf_counter() - started
         if run is not None:
             import mlflow
 
-            mlflow.log_params({
-                "feature_set": feature_set, "heads": ",".join(bundle.manifest.heads),
-                "split": split.method, "n_train": len(split.train), "n_test": len(split.test),
-                "data_fingerprint": data["fingerprint"], "model_version": bundle.version,
-                **{f"config.{k}": v for k, v in config.model_dump(mode="json").items()},
-            })
+            mlflow.log_params(
+                {
+                    "feature_set": feature_set,
+                    "heads": ",".join(bundle.manifest.heads),
+                    "split": split.method,
+                    "n_train": len(split.train),
+                    "n_test": len(split.test),
+                    "data_fingerprint": data["fingerprint"],
+                    "model_version": bundle.version,
+                    **{f"config.{k}": v for k, v in config.model_dump(mode="json").items()},
+                }
+            )
             mlflow.log_metrics({**flatten_metrics(metrics), **{f"time.{k}_s": v for k, v in timings.items()}})
             log_json(run, "data_quality.json", tickets.quality.model_dump(mode="json"))
             log_json(run, "holdout_metrics.json", metrics)

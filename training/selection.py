@@ -58,6 +58,8 @@ def choose_feature_set(
         scores[name] = {"accuracy": float(acc), "macro_f1": float(macro), "score": float((acc + macro) / 2)}
     gain = scores["tfidf+embedding"]["score"] - scores["tfidf"]["score"]
     chosen = "tfidf+embedding" if gain >= min_gain else "tfidf"
-    reason = (f"embeddings {'add' if gain >= 0 else 'cost'} {abs(gain) * 100:.2f} points on {len(val_pos)} "
-              f"validation tickets (threshold {min_gain * 100:.1f}): using {chosen}")
+    reason = (
+        f"embeddings {'add' if gain >= 0 else 'cost'} {abs(gain) * 100:.2f} points on {len(val_pos)} "
+        f"validation tickets (threshold {min_gain * 100:.1f}): using {chosen}"
+    )
     return Selection(chosen, scores, len(val_pos), reason)

@@ -40,13 +40,21 @@ def holdout_split(frame: pd.DataFrame, heads: list[str], *, test_size: float, se
     times = frame["created_at"]
     if times.notna().mean() >= MIN_TIMESTAMP_SHARE:
         order = np.argsort(times.fillna(times.min()).to_numpy(), kind="stable")
-        cut = int(round(len(frame) * (1 - test_size)))
+        cut = round(len(frame) * (1 - test_size))
         train, test = np.sort(order[:cut]), np.sort(order[cut:])
         boundary = times.iloc[order[cut]]
-        return Split(train, test, "time", f"by time: trained before {boundary:%Y-%m-%d %H:%M}, "
-                     f"tested on the {len(test)} most recent tickets")
+        return Split(
+            train,
+            test,
+            "time",
+            f"by time: trained before {boundary:%Y-%m-%d %H:%M}, tested on the {len(test)} most recent tickets",
+        )
     strata = _stratify_column(frame, heads, test_size)
     train, test = train_test_split(positions, test_size=test_size, random_state=seed, stratify=strata)
     how = f"stratified on {strata.name}" if strata is not None else "random"
-    return Split(np.sort(train), np.sort(test), "stratified" if strata is not None else "random",
-                 f"{how} (seed {seed}), no usable timestamps: {len(test)} tickets held out")
+    return Split(
+        np.sort(train),
+        np.sort(test),
+        "stratified" if strata is not None else "random",
+        f"{how} (seed {seed}), no usable timestamps: {len(test)} tickets held out",
+    )

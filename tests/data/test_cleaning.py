@@ -2,7 +2,10 @@ from triage.data.cleaning import clean_text, strip_html, ticket_text
 
 
 def test_html_becomes_text_with_entities_decoded() -> None:
-    assert clean_text("<div><b>Printer</b>&nbsp;on floor&amp;3 <script>x()</script>jams</div>") == "Printer on floor&3 jams"
+    assert (
+        clean_text("<div><b>Printer</b>&nbsp;on floor&amp;3 <script>x()</script>jams</div>")
+        == "Printer on floor&3 jams"
+    )
 
 
 def test_plain_text_with_angle_brackets_is_not_parsed_as_html() -> None:

@@ -37,10 +37,24 @@ def test_quality_summary_counts_every_drop_by_reason(tmp_path: Path) -> None:
 
 def test_servicenow_preset_derives_tier_from_assignment_group(tmp_path: Path) -> None:
     rows = [
-        {"number": "INC1", "opened_at": "2026-01-01 10:00", "short_description": "VPN down", "description": "",
-         "category": "network", "priority": "2 - High", "assignment_group": "Network Ops"},
-        {"number": "INC2", "opened_at": "2026-01-01 11:00", "short_description": "Reset password",
-         "description": "locked", "category": "access", "priority": "4 - Low", "assignment_group": "Mystery"},
+        {
+            "number": "INC1",
+            "opened_at": "2026-01-01 10:00",
+            "short_description": "VPN down",
+            "description": "",
+            "category": "network",
+            "priority": "2 - High",
+            "assignment_group": "Network Ops",
+        },
+        {
+            "number": "INC2",
+            "opened_at": "2026-01-01 11:00",
+            "short_description": "Reset password",
+            "description": "locked",
+            "category": "access",
+            "priority": "4 - Low",
+            "assignment_group": "Mystery",
+        },
     ]
     mapping_file = tmp_path / "mapping.json"
     mapping_file.write_text(json.dumps({"preset": "servicenow", "tier_map": {"Network Ops": "L2"}}))
@@ -54,12 +68,36 @@ def test_servicenow_preset_derives_tier_from_assignment_group(tmp_path: Path) ->
 
 
 def test_zendesk_and_jira_presets_find_their_columns(tmp_path: Path) -> None:
-    zendesk = write(tmp_path, [{"id": 7, "created_at": "2026-02-01T10:00:00Z", "subject": "Refund",
-                                "description": "charged twice", "type": "question", "priority": "high"}], "z.csv")
+    zendesk = write(
+        tmp_path,
+        [
+            {
+                "id": 7,
+                "created_at": "2026-02-01T10:00:00Z",
+                "subject": "Refund",
+                "description": "charged twice",
+                "type": "question",
+                "priority": "high",
+            }
+        ],
+        "z.csv",
+    )
     tickets = load_tickets([zendesk], load_mapping("zendesk"))
     assert tickets.frame.loc[0, ["category", "priority"]].tolist() == ["question", "high"]
-    jira = write(tmp_path, [{"Issue key": "IT-1", "Created": "2026-02-01", "Summary": "Laptop",
-                             "Description": "broken", "Component/s": "hardware", "Priority": "Major"}], "j.csv")
+    jira = write(
+        tmp_path,
+        [
+            {
+                "Issue key": "IT-1",
+                "Created": "2026-02-01",
+                "Summary": "Laptop",
+                "Description": "broken",
+                "Component/s": "hardware",
+                "Priority": "Major",
+            }
+        ],
+        "j.csv",
+    )
     tickets = load_tickets([jira], load_mapping("jira"))
     assert tickets.frame.loc[0, ["id", "category", "text"]].tolist() == ["IT-1", "hardware", "Laptop. broken"]
 
@@ -88,8 +126,9 @@ def test_no_label_column_is_a_clear_error_for_training_but_fine_for_prediction(t
     assert load_tickets([path], require_labels=False).frame["text"].tolist() == ["a"]
 
 
-@pytest.mark.parametrize(("options", "message"), [(["category"], "expected HEAD=COLUMN"),
-                                                  (["team=x"], "unknown head 'team'")])
+@pytest.mark.parametrize(
+    ("options", "message"), [(["category"], "expected HEAD=COLUMN"), (["team=x"], "unknown head 'team'")]
+)
 def test_bad_label_options(options: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_label_options(options)

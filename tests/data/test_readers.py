@@ -27,7 +27,11 @@ def test_semicolon_csv_and_gzip_are_detected(tmp_path: Path) -> None:
 
 def test_jsonl_bad_line_is_reported_and_nested_fields_flattened(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
-    lines = [json.dumps({"id": 1, "subject": "a", "custom_fields": {"category": "vpn"}}), "{not json", "[1, 2]"]
+    lines = [
+        json.dumps({"id": 1, "subject": "a", "custom_fields": {"category": "vpn"}}),
+        "{not json",
+        "[1, 2]",
+    ]
     path.write_text("\n".join(lines) + "\n")
     table = read_table(path)
     assert table.frame.loc[0, "custom_fields.category"] == "vpn"
@@ -37,7 +41,10 @@ def test_jsonl_bad_line_is_reported_and_nested_fields_flattened(tmp_path: Path) 
 def test_parquet_is_read_as_strings(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
     pd.DataFrame({"id": [1, 2], "subject": ["a", None]}).to_parquet(path)
-    assert read_table(path).frame.to_dict("records") == [{"id": "1", "subject": "a"}, {"id": "2", "subject": ""}]
+    assert read_table(path).frame.to_dict("records") == [
+        {"id": "1", "subject": "a"},
+        {"id": "2", "subject": ""},
+    ]
 
 
 def test_json_array_export(tmp_path: Path) -> None:

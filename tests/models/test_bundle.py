@@ -30,8 +30,14 @@ def test_round_trip_predicts_the_same(trained_bundle: Path, bundle_copy: Path) -
     first = load_bundle(trained_bundle).model.predict(texts)
     second = load_bundle(bundle_copy).model.predict(texts)
     assert first.equals(second)
-    assert set(first.columns) == {"category", "category_confidence", "priority", "priority_confidence", "tier",
-                                  "tier_confidence"}
+    assert set(first.columns) == {
+        "category",
+        "category_confidence",
+        "priority",
+        "priority_confidence",
+        "tier",
+        "tier_confidence",
+    }
 
 
 def test_a_tampered_file_is_refused_before_unpickling(bundle_copy: Path) -> None:
@@ -47,7 +53,7 @@ def test_a_missing_or_unlisted_pickle_is_refused(bundle_copy: Path) -> None:
         verify_bundle(bundle_copy)
     (bundle_copy / "extra.joblib").unlink()
     (bundle_copy / "features.joblib").unlink()
-    with pytest.raises(BundleIntegrityError, match="features.joblib listed in the manifest is missing"):
+    with pytest.raises(BundleIntegrityError, match=r"features\.joblib listed in the manifest is missing"):
         verify_bundle(bundle_copy)
 
 

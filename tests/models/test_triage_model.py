@@ -10,14 +10,23 @@ from triage.models import TriageModel, load_bundle, save_bundle
 
 def frame() -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    topics = {"vpn": "vpn tunnel remote disconnect", "printer": "printer paper toner jam",
-              "email": "outlook mailbox email sync"}
+    topics = {
+        "vpn": "vpn tunnel remote disconnect",
+        "printer": "printer paper toner jam",
+        "email": "outlook mailbox email sync",
+    }
     rows = []
     for i in range(150):
         label = list(topics)[i % 3]
-        words = rng.choice(topics[label].split(), 3).tolist() + ["please", "help"]
-        rows.append({"text": " ".join(words), "category": label, "tier": "L1" if i % 2 else "L2",
-                     "priority": "P1" if i == 0 else "P3"})
+        words = [*rng.choice(topics[label].split(), 3).tolist(), "please", "help"]
+        rows.append(
+            {
+                "text": " ".join(words),
+                "category": label,
+                "tier": "L1" if i % 2 else "L2",
+                "priority": "P1" if i == 0 else "P3",
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -18,15 +18,15 @@ _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="One 
 
 
 def get_state(request: Request) -> ModelState:
-    return request.app.state.model  # type: ignore[no-any-return]
+    return request.app.state.model
 
 
 def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def get_metrics(request: Request) -> ServiceMetrics:
-    return request.app.state.metrics  # type: ignore[no-any-return]
+    return request.app.state.metrics
 
 
 StateDep = Annotated[ModelState, Depends(get_state)]
@@ -47,8 +47,11 @@ def key_is_valid(settings: Settings, key: str | None) -> bool:
 
 def require_api_key(settings: SettingsDep, key: Annotated[str | None, Security(_api_key)]) -> None:
     if not key_is_valid(settings, key):
-        raise HTTPException(status_code=401, detail="missing or invalid API key (header X-API-Key)",
-                            headers={"WWW-Authenticate": "ApiKey"})
+        raise HTTPException(
+            status_code=401,
+            detail="missing or invalid API key (header X-API-Key)",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
 
 
 def get_triager(state: StateDep) -> Triager:

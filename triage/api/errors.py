@@ -16,18 +16,24 @@ from triage.errors import BundleError, ModelNotReady, TriageError
 logger = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or []}}
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
-def validation_details(errors: Any) -> list[dict[str, Any]]:
-    """Pydantic errors as ``{"field": "tickets.0.body", "problem": "..."}``, without echoing input values."""
+def validation_details(errors: Any, *, from_request: bool = True) -> list[dict[str, Any]]:
+    """Pydantic errors as ``{"field": "tickets.0.body", "problem": "..."}``, without echoing input values.
+    Request-level errors start their location with the source (``body``, ``query``), which is dropped."""
     details = []
     for e in errors:
         loc = [str(part) for part in e.get("loc", ())]
-        if loc and loc[0] in ("body", "query", "path", "header"):
+        if from_request and loc and loc[0] in ("body", "query", "path", "header"):
             loc = loc[1:]
         problem = e.get("msg", "invalid")
         if e.get("type") == "json_invalid":
@@ -37,8 +43,13 @@ def validation_details(errors: Any) -> list[dict[str, Any]]:
     return details
 
 
-_STATUS_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-                 415: "unsupported_media_type"}
+_STATUS_CODES = {
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:

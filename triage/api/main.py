@@ -1,6 +1,6 @@
 """The FastAPI application factory: wiring only. The model is loaded in the lifespan, never at import.
 
-    uvicorn --factory triage.api.main:create_app
+uvicorn --factory triage.api.main:create_app
 """
 
 from __future__ import annotations

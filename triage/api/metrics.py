@@ -11,21 +11,27 @@ class ServiceMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.latency = Histogram(
-            "triage_request_duration_seconds", "Request latency by route.", ["route", "method", "status"],
-            buckets=LATENCY_BUCKETS, registry=self.registry,
+            "triage_request_duration_seconds",
+            "Request latency by route.",
+            ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.decisions = Counter(
             "triage_decisions_total", "Ticket decisions by outcome.", ["outcome"], registry=self.registry
         )
         self.head_decisions = Counter(
-            "triage_head_decisions_total", "Head suggestions by head and outcome (confident or not).",
-            ["head", "outcome"], registry=self.registry,
+            "triage_head_decisions_total",
+            "Head suggestions by head and outcome (confident or not).",
+            ["head", "outcome"],
+            registry=self.registry,
         )
         self.model_info = Gauge(
             "triage_model_info", "The served model version (value 1).", ["version"], registry=self.registry
         )
-        self.reloads = Counter("triage_model_reloads_total", "Model reloads by result.", ["result"],
-                               registry=self.registry)
+        self.reloads = Counter(
+            "triage_model_reloads_total", "Model reloads by result.", ["result"], registry=self.registry
+        )
 
     def set_model(self, version: str) -> None:
         self.model_info.clear()

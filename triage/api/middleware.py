@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from triage.api.metrics import ServiceMetrics
 
-KNOWN_ROUTES = {"/v1/triage", "/v1/triage/batch", "/v1/model", "/v1/admin/reload", "/healthz", "/readyz", "/metrics"}
+KNOWN_ROUTES = {
+    "/v1/triage",
+    "/v1/triage/batch",
+    "/v1/model",
+    "/v1/admin/reload",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+}
 
 
 class LimitAndMeasure:
@@ -20,11 +27,25 @@ class LimitAndMeasure:
         self.metrics = metrics
 
     async def _too_large(self, send: Send, size: str) -> None:
-        body = json.dumps({"error": {"code": "payload_too_large", "message":
-                                     f"request body {size} exceeds the limit of {self.max_bytes} bytes",
-                                     "details": []}}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            {
+                "error": {
+                    "code": "payload_too_large",
+                    "message": f"request body {size} exceeds the limit of {self.max_bytes} bytes",
+                    "details": [],
+                }
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,7 +99,7 @@ class LimitAndMeasure:
             await self.app(scope, replay if scope["method"] in ("POST", "PUT", "PATCH") else receive, send_wrapper)
         self._observe(scope, status["code"], start)
 
-    def _observe(self, scope: dict[str, Any], status: int, start: float) -> None:
+    def _observe(self, scope: Scope, status: int, start: float) -> None:
         path = scope.get("path", "")
         route = path if path in KNOWN_ROUTES else "other"
         self.metrics.latency.labels(route=route, method=scope.get("method", ""), status=str(status)).observe(

@@ -17,14 +17,16 @@ class TicketIn(BaseModel):
         extra="forbid",
         str_strip_whitespace=True,
         json_schema_extra={
-            "examples": [{
-                "id": "INC0012345",
-                "subject": "VPN keeps disconnecting",
-                "body": "Since this morning the VPN drops every few minutes when I work from home.",
-                "channel": "email",
-                "created_at": "2026-11-23T09:15:00Z",
-                "metadata": {"requester_site": "Berlin"},
-            }]
+            "examples": [
+                {
+                    "id": "INC0012345",
+                    "subject": "VPN keeps disconnecting",
+                    "body": "Since this morning the VPN drops every few minutes when I work from home.",
+                    "channel": "email",
+                    "created_at": "2026-11-23T09:15:00Z",
+                    "metadata": {"requester_site": "Berlin"},
+                }
+            ]
         },
     )
 

@@ -11,7 +11,16 @@ from rich.console import Console
 from rich.table import Table
 
 from triage.cli import app, err
-from triage.cli.options import DataArg, IdOpt, LabelOpt, MappingOpt, ModelOpt, TextOpt, TimeOpt, mapping_from_options
+from triage.cli.options import (
+    DataArg,
+    IdOpt,
+    LabelOpt,
+    MappingOpt,
+    ModelOpt,
+    TextOpt,
+    TimeOpt,
+    mapping_from_options,
+)
 
 out = Console()
 
@@ -45,8 +54,12 @@ def train(
     from training import train as run_training
 
     config = TrainConfig(
-        feature_set=features, holdout=holdout, embedding_model=embedding_model, min_class_count=min_class_count,
-        quantize=not no_quantize, mlflow=not no_mlflow,
+        feature_set=features,
+        holdout=holdout,
+        embedding_model=embedding_model,
+        min_class_count=min_class_count,
+        quantize=not no_quantize,
+        mlflow=not no_mlflow,
     )
     result = run_training(
         data, out_dir, mapping_from_options(mapping, text, label, id_column, time_column), config=config
@@ -147,5 +160,13 @@ def serve(
     get_settings.cache_clear()
     if not get_settings().api_keys:
         err.print("[yellow]warning:[/] no TRIAGE_API_KEYS set: the API accepts requests without a key")
-    uvicorn.run("triage.api.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        "triage.api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

@@ -10,11 +10,10 @@ import typer
 from triage.data import ColumnMapping, load_mapping, parse_label_options
 
 DataArg = Annotated[list[Path], typer.Argument(help="Export files: .csv, .tsv, .jsonl, .json, .parquet (.gz ok).")]
-TextOpt = Annotated[
-    str | None, typer.Option("--text", help="Text column(s), comma-separated, e.g. title,body.")
-]
+TextOpt = Annotated[str | None, typer.Option("--text", help="Text column(s), comma-separated, e.g. title,body.")]
 LabelOpt = Annotated[
-    list[str] | None, typer.Option("--label", help="HEAD=COLUMN, repeatable; HEAD is category, priority or tier.")
+    list[str] | None,
+    typer.Option("--label", help="HEAD=COLUMN, repeatable; HEAD is category, priority or tier."),
 ]
 MappingOpt = Annotated[
     str | None,
@@ -26,7 +25,11 @@ ModelOpt = Annotated[Path, typer.Option("--model", help="Model bundle directory.
 
 
 def mapping_from_options(
-    mapping: str | None, text: str | None, labels: list[str] | None, id_column: str | None, time_column: str | None
+    mapping: str | None,
+    text: str | None,
+    labels: list[str] | None,
+    id_column: str | None,
+    time_column: str | None,
 ) -> ColumnMapping:
     """The mapping a command uses: a preset or file, with command-line columns on top."""
     columns = [c.strip() for c in text.split(",") if c.strip()] if text else None

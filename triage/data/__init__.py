@@ -6,6 +6,14 @@ from triage.data.mapping import HEADS, PRESETS, ColumnMapping, load_mapping, par
 from triage.data.quality import DataQualityReport
 
 __all__ = [
-    "HEADS", "PRESETS", "ColumnMapping", "DataQualityReport", "Tickets", "clean_text", "load_mapping",
-    "load_tickets", "parse_label_options", "ticket_text",
+    "HEADS",
+    "PRESETS",
+    "ColumnMapping",
+    "DataQualityReport",
+    "Tickets",
+    "clean_text",
+    "load_mapping",
+    "load_tickets",
+    "parse_label_options",
+    "ticket_text",
 ]

@@ -13,7 +13,23 @@ import re
 from html.parser import HTMLParser
 
 _TAG_HINT = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
-_BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "ul", "ol"}
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "table",
+    "ul",
+    "ol",
+}
 
 # A line that starts a quoted earlier message: everything from it on is history, not the new request.
 _REPLY_HEADER = re.compile(

@@ -56,7 +56,8 @@ def _canonical(table: RawTable, mapping: ColumnMapping, report: DataQualityRepor
         if missing:
             raise NotATicketExport(f"{table.path}: text column(s) {missing} not found; the file has {cols[:20]}")
         text_cols = [str(_find(cols, [c])) for c in mapping.text]
-        subject_col, body_cols = text_cols[0], text_cols[1:]
+        subject_col: str | None = text_cols[0]
+        body_cols = text_cols[1:]
     else:
         subject_col, body_col = _find(cols, mapping.subject), _find(cols, mapping.body)
         body_cols = [body_col] if body_col else []
@@ -92,8 +93,12 @@ def _canonical(table: RawTable, mapping: ColumnMapping, report: DataQualityRepor
             unmapped = (frame[head] == "") & (groups != "")
             for i in unmapped[unmapped].index:
                 report.add_issue(
-                    RowIssue(file=str(table.path), row=table.row_numbers[i], reason="tier_unmapped",
-                             detail=f"{source}={groups[i]!r} is not in tier_map"),
+                    RowIssue(
+                        file=str(table.path),
+                        row=table.row_numbers[i],
+                        reason="tier_unmapped",
+                        detail=f"{source}={groups[i]!r} is not in tier_map",
+                    ),
                     dropped=False,
                 )
     used = {c for c in found.values() if c} | set(body_cols) | {mapping.tier_from}
@@ -112,14 +117,20 @@ def _parse_times(frame: pd.DataFrame, report: DataQualityReport) -> None:
     bad = parsed.isna() & (given != "")
     for i in bad[bad].index:
         report.add_issue(
-            RowIssue(file=frame.at[i, "_file"], row=int(frame.at[i, "_row"]), reason="bad_timestamp",
-                     detail=f"created_at={given[i][:40]!r} is not a date"),
+            RowIssue(
+                file=frame.at[i, "_file"],
+                row=int(frame.at[i, "_row"]),
+                reason="bad_timestamp",
+                detail=f"created_at={given[i][:40]!r} is not a date",
+            ),
             dropped=False,
         )
     frame["created_at"] = parsed
 
 
-def _drop(frame: pd.DataFrame, mask: pd.Series, reason: str, report: DataQualityReport, detail: str = "") -> pd.DataFrame:
+def _drop(
+    frame: pd.DataFrame, mask: pd.Series, reason: str, report: DataQualityReport, detail: str = ""
+) -> pd.DataFrame:
     for i in mask[mask].index:
         report.add_issue(
             RowIssue(file=frame.at[i, "_file"], row=int(frame.at[i, "_row"]), reason=reason, detail=detail),

@@ -31,7 +31,8 @@ class ColumnMapping(BaseModel):
     subject: list[str] = Field(default_factory=lambda: ["subject", "title", "short_description", "summary"])
     body: list[str] = Field(default_factory=lambda: ["body", "text", "description", "content", "message"])
     text: list[str] = Field(
-        default_factory=list, description="Explicit text columns, all used (first as subject); overrides subject/body"
+        default_factory=list,
+        description="Explicit text columns, all used (first as subject); overrides subject/body",
     )
     labels: dict[str, list[str]] = Field(
         default_factory=lambda: {h: [h] for h in HEADS},
@@ -84,7 +85,11 @@ PRESETS: dict[str, ColumnMapping] = {
         created_at=["opened_at", "sys_created_on"],
         subject=["short_description"],
         body=["description", "comments"],
-        labels={"category": ["subcategory", "category"], "priority": ["priority", "urgency"], "tier": ["tier"]},
+        labels={
+            "category": ["subcategory", "category"],
+            "priority": ["priority", "urgency"],
+            "tier": ["tier"],
+        },
         tier_from="assignment_group",
     ),
     "zendesk": ColumnMapping(

@@ -23,7 +23,7 @@ from triage.errors import DataError, NotATicketExport
 
 csv.field_size_limit(sys.maxsize)
 
-_COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_COMPRESSED: dict[str, Any] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
 
 
@@ -72,8 +72,10 @@ def _open_text(path: Path, compression: str | None) -> IO[str]:
                 raise DataError(f"{path}: a zip export must hold exactly one file, found {len(members)}")
             data = archive.read(members[0])
         return io.StringIO(data.decode("utf-8-sig", errors="replace"))
-    opener = _COMPRESSED.get(compression or "", open)
-    return opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="")  # type: ignore[no-any-return]
+    if compression in _COMPRESSED:
+        handle: IO[str] = _COMPRESSED[compression](path, "rt", encoding="utf-8-sig", errors="replace", newline="")
+        return handle
+    return open(path, encoding="utf-8-sig", errors="replace", newline="")
 
 
 def _read_csv(path: Path, handle: IO[str], delimiter: str | None) -> RawTable:

@@ -28,9 +28,7 @@ def head_metrics(y_true: np.ndarray, y_pred: np.ndarray, confidence: np.ndarray,
     y_true = np.asarray(y_true, dtype=object).astype(str)
     y_pred = np.asarray(y_pred, dtype=object).astype(str)
     labels = sorted(set(y_true) | set(known))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     present = sorted(set(y_true))
     correct = y_true == y_pred
     return {

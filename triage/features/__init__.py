@@ -43,4 +43,11 @@ def build_features(
     return FeatureUnion([(name, units[name]()) for name in FEATURE_SETS[feature_set]])
 
 
-__all__ = ["FEATURE_SETS", "SentenceEmbedding", "build_features", "char_tfidf", "uses_embeddings", "word_tfidf"]
+__all__ = [
+    "FEATURE_SETS",
+    "SentenceEmbedding",
+    "build_features",
+    "char_tfidf",
+    "uses_embeddings",
+    "word_tfidf",
+]

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS embedding (encoder TEXT, text_hash BLOB, vector BLOB, PRIMARY KEY (encoder, text_hash))"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS embedding (encoder TEXT, text_hash BLOB, vector BLOB, PRIMARY KEY (encoder, text_hash))"
+)
 _CHUNK = 500
 
 

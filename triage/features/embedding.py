@@ -39,11 +39,12 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
     @property
     def encoder(self) -> OnnxEncoder:
         """The ONNX encoder, loaded on first use."""
-        if getattr(self, "_encoder", None) is None or self._encoder.folder != Path(str(self.encoder_dir)):
+        current: OnnxEncoder | None = getattr(self, "_encoder", None)
+        if current is None or current.folder != Path(str(self.encoder_dir)):
             if self.encoder_dir is None:
                 raise ValueError("SentenceEmbedding needs encoder_dir")
-            self._encoder = OnnxEncoder(self.encoder_dir)
-        return self._encoder
+            current = self._encoder = OnnxEncoder(self.encoder_dir)
+        return current
 
     def fit(self, X: Any, y: Any = None) -> SentenceEmbedding:
         """Stateless apart from checking the encoder: embeddings are not learned here."""

@@ -83,8 +83,13 @@ def export_encoder(model_name: str, out_dir: Path, *, max_tokens: int = 128, qua
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches of the HF model
         torch.onnx.export(
-            Pooled(), inputs, str(fp32), dynamo=False, opset_version=17,
-            input_names=names, output_names=["embedding"],
+            Pooled(),
+            inputs,
+            str(fp32),
+            dynamo=False,
+            opset_version=17,
+            input_names=names,
+            output_names=["embedding"],
             dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "embedding": {0: "batch"}},
         )
     if quantize:
@@ -101,8 +106,14 @@ def export_encoder(model_name: str, out_dir: Path, *, max_tokens: int = 128, qua
     tokenizer.backend_tokenizer.save(str(out_dir / "tokenizer.json"))
     dim = int(model.config.hidden_size)
     digest = hashlib.sha256((out_dir / "model.onnx").read_bytes()).hexdigest()
-    meta = {"model_name": model_name, "pooling": pooling, "max_tokens": max_tokens, "quantized": quantize,
-            "dim": dim, "sha256": digest}
+    meta = {
+        "model_name": model_name,
+        "pooling": pooling,
+        "max_tokens": max_tokens,
+        "quantized": quantize,
+        "dim": dim,
+        "sha256": digest,
+    }
     (out_dir / "encoder.json").write_text(json.dumps(meta, indent=2))
     return out_dir
 

@@ -5,6 +5,12 @@ from triage.models.head import CalibratedLinearHead
 from triage.models.triage_model import TriageModel
 
 __all__ = [
-    "Bundle", "CalibratedLinearHead", "Manifest", "TriageModel", "load_bundle", "read_manifest", "save_bundle",
+    "Bundle",
+    "CalibratedLinearHead",
+    "Manifest",
+    "TriageModel",
+    "load_bundle",
+    "read_manifest",
+    "save_bundle",
     "verify_bundle",
 ]

@@ -96,12 +96,24 @@ def library_versions() -> dict[str, str]:
 
 
 def _model_card(manifest: Manifest) -> str:
-    lines = [f"# triage model {manifest.model_version}", "", f"Created {manifest.created_at:%Y-%m-%d %H:%M} UTC "
-             f"with features `{manifest.model_params.get('feature_set')}`.", "", "| head | classes | trained on |",
-             "|---|---|---|"]
+    lines = [
+        f"# triage model {manifest.model_version}",
+        "",
+        f"Created {manifest.created_at:%Y-%m-%d %H:%M} UTC with features `{manifest.model_params.get('feature_set')}`.",
+        "",
+        "| head | classes | trained on |",
+        "|---|---|---|",
+    ]
     lines += [f"| {h} | {len(i.labels)} | {i.n_train} tickets |" for h, i in manifest.heads.items()]
     if manifest.metrics:
-        lines += ["", "Hold-out metrics:", "", "```json", json.dumps(manifest.metrics, indent=2)[:4000], "```"]
+        lines += [
+            "",
+            "Hold-out metrics:",
+            "",
+            "```json",
+            json.dumps(manifest.metrics, indent=2)[:4000],
+            "```",
+        ]
     lines += ["", "Library versions: " + ", ".join(f"{k} {v}" for k, v in manifest.library_versions.items())]
     return "\n".join(lines) + "\n"
 
@@ -157,9 +169,7 @@ def save_bundle(
         files={},
     )
     (tmp / "README.md").write_text(_model_card(manifest))
-    manifest.files = {
-        p.relative_to(tmp).as_posix(): sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()
-    }
+    manifest.files = {p.relative_to(tmp).as_posix(): sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
     (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2))
     if out.exists():
         shutil.rmtree(out)

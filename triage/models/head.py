@@ -3,7 +3,8 @@ temperature scaling on out-of-fold predictions (data the classifier did not fit)
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -13,8 +14,6 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-
-from numbers import Integral, Real
 
 
 class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
@@ -32,7 +31,7 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
     ['a', 'b']
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "C": [Interval(Real, 0, None, closed="neither")],
         "loss": [StrOptions({"svm", "logistic"})],
         "class_weight": [StrOptions({"balanced"}), None],

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import FeatureUnion
 from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import FeatureUnion
 
 from triage.data.mapping import HEADS
 from triage.features import build_features, uses_embeddings
@@ -69,8 +69,11 @@ class TriageModel:
             raise ValueError(f"{len(texts)} texts but {len(labels)} label rows")
         texts = [str(t) for t in texts]
         self.features_: FeatureUnion = build_features(
-            self.feature_set, encoder_dir=self.encoder_dir, cache_path=self.cache_path,
-            embedding_weight=self.embedding_weight, progress=self.progress,
+            self.feature_set,
+            encoder_dir=self.encoder_dir,
+            cache_path=self.cache_path,
+            embedding_weight=self.embedding_weight,
+            progress=self.progress,
         )
         X = self.features_.fit_transform(texts)
         self.heads_: dict[str, CalibratedLinearHead] = {}

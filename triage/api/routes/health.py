@@ -25,4 +25,3 @@ def readyz(state: StateDep) -> dict[str, str]:
 @metrics_router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 def metrics(metrics: MetricsDep) -> Response:
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-

@@ -19,8 +19,12 @@ def model_info(triager_path: str, triager: TriagerDep) -> ModelInfo:
         path=triager_path,
         created_at=manifest.created_at,
         heads={
-            head: {"labels": info.labels, "threshold": triager.thresholds[head], "n_train": info.n_train,
-                   "excluded_classes": info.excluded_classes}
+            head: {
+                "labels": info.labels,
+                "threshold": triager.thresholds[head],
+                "n_train": info.n_train,
+                "excluded_classes": info.excluded_classes,
+            }
             for head, info in manifest.heads.items()
         },
         feature_set=str(manifest.model_params.get("feature_set")),

@@ -49,22 +49,33 @@ def triage_batch(
 ) -> BatchResponse:
     """Answers in request order. A ticket that fails validation gets an error entry; the others are answered."""
     if len(request.tickets) > settings.max_batch:
-        raise HTTPException(413, detail=f"{len(request.tickets)} tickets in one batch; the limit is {settings.max_batch}")
+        raise HTTPException(
+            413, detail=f"{len(request.tickets)} tickets in one batch; the limit is {settings.max_batch}"
+        )
     items: list[BatchItem | None] = [None] * len(request.tickets)
     valid: list[tuple[int, TicketIn, str, bool]] = []
     for i, raw in enumerate(request.tickets):
         try:
             ticket = TicketIn.model_validate(raw)
         except ValidationError as exc:
-            details = validation_details(exc.errors())
-            items[i] = BatchItem(index=i, ok=False, error=ErrorBody(code="validation_error",
-                                                                    message="the ticket is invalid", details=details))
+            details = validation_details(exc.errors(), from_request=False)
+            items[i] = BatchItem(
+                index=i,
+                ok=False,
+                error=ErrorBody(code="validation_error", message="the ticket is invalid", details=details),
+            )
             continue
         text, truncated = prepare(ticket, settings.max_text_chars)
         if not text:
-            items[i] = BatchItem(index=i, ok=False, error=ErrorBody(
-                code="validation_error", message="the ticket holds no text once HTML and quoted replies are removed",
-                details=[{"field": "body", "problem": "no text"}]))
+            items[i] = BatchItem(
+                index=i,
+                ok=False,
+                error=ErrorBody(
+                    code="validation_error",
+                    message="the ticket holds no text once HTML and quoted replies are removed",
+                    details=[{"field": "body", "problem": "no text"}],
+                ),
+            )
             continue
         valid.append((i, ticket, text, truncated))
     decisions = triager.decide([text for _, _, text, _ in valid])

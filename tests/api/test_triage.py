@@ -1,0 +1,63 @@
+from fastapi.testclient import TestClient
+
+TICKET = {"id": "INC1", "subject": "VPN keeps dropping", "body": "the vpn disconnects every few minutes"}
+
+
+def test_one_ticket_gets_suggestions_per_head_and_a_decision(client: TestClient) -> None:
+    response = client.post("/v1/triage", json={**TICKET, "channel": "email", "metadata": {"site": "Berlin"}})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == "INC1" and body["model_version"] and body["truncated"] is False
+    assert set(body["heads"]) == {"category", "priority", "tier"}
+    category = body["heads"]["category"]
+    assert category["label"] == "vpn"
+    assert 0 <= category["confidence"] <= 1 and len(category["alternatives"]) == 3
+    assert category["confidence"] >= max(a["confidence"] for a in category["alternatives"])
+    assert category["confident"] == (category["confidence"] >= category["threshold"])
+    unconfident = [h for h, s in body["heads"].items() if not s["confident"]]
+    assert body["outcome"] == ("needs_review" if unconfident else "auto_route")
+    assert sorted(r["head"] for r in body["reasons"]) == sorted(unconfident)
+
+
+def test_batch_answers_in_order_and_a_bad_ticket_fails_alone(client: TestClient) -> None:
+    tickets = [
+        TICKET,
+        {"subject": ""},
+        {"subject": "printer jam", "bogus": 1},
+        {"body": 42},
+        {"subject": "paper jam"},
+    ]
+    response = client.post("/v1/triage/batch", json={"tickets": tickets})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3, 4]
+    assert [r["ok"] for r in results] == [True, False, False, False, True]
+    assert results[0]["result"]["id"] == "INC1"
+    assert results[2]["error"]["details"][0]["field"] == "bogus"
+    assert results[3]["error"]["details"][0]["field"] == "body"
+    assert results[4]["result"]["heads"]["category"]["label"] == "printer"
+
+
+def test_batch_over_the_limit_is_413(client: TestClient) -> None:
+    response = client.post("/v1/triage/batch", json={"tickets": [TICKET] * 6})
+    assert response.status_code == 413
+    assert "limit is 5" in response.json()["error"]["message"]
+
+
+def test_long_text_is_truncated_and_flagged(client: TestClient) -> None:
+    response = client.post("/v1/triage", json={"subject": "printer jam", "body": "paper " * 200})
+    assert response.status_code == 200 and response.json()["truncated"] is True
+
+
+def test_model_endpoint_describes_the_served_bundle(client: TestClient) -> None:
+    body = client.get("/v1/model").json()
+    assert set(body["heads"]) == {"category", "priority", "tier"}
+    assert body["heads"]["tier"]["labels"] == ["L1", "L2", "L3"]
+    assert body["heads"]["category"]["threshold"] == 0.5
+    assert body["metrics"]["category"]["accuracy"] > 0
+
+
+def test_openapi_documents_the_routes_with_examples(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert {"/v1/triage", "/v1/triage/batch", "/v1/model", "/v1/admin/reload"} <= set(schema["paths"])
+    assert schema["components"]["schemas"]["TicketIn"]["examples"][0]["subject"]

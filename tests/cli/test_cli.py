@@ -1,0 +1,115 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from triage.cli import (
+    app,
+    commands,  # noqa: F401  (registers the commands)
+    main,
+)
+
+runner = CliRunner()
+
+
+def test_evaluate_writes_metrics_per_head(trained_bundle: Path, small_export: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["evaluate", "--model", str(trained_bundle), str(small_export), "--out", str(tmp_path / "report")],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert metrics["n_tickets"] == 900
+    for head in ("category", "priority", "tier"):
+        assert {"accuracy", "macro_f1", "per_class"} <= set(metrics[head])
+        some_class = next(iter(metrics[head]["per_class"].values()))
+        assert set(some_class) == {"precision", "recall", "f1", "support"}
+
+
+def test_predict_writes_one_row_per_ticket(trained_bundle: Path, tmp_path: Path) -> None:
+    export = tmp_path / "new.jsonl"
+    export.write_text('{"id": "A", "subject": "printer jam", "body": "floor 2"}\n{"id": "B", "subject": "vpn"}\n')
+    out = tmp_path / "pred.csv"
+    result = runner.invoke(app, ["predict", "--model", str(trained_bundle), str(export), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert frame["id"].tolist() == ["A", "B"]
+    assert {
+        "category",
+        "category_confidence",
+        "priority",
+        "priority_confidence",
+        "tier",
+        "tier_confidence",
+    } <= set(frame.columns)
+    assert frame["category_confidence"].between(0, 1).all()
+
+
+def test_train_with_generic_columns_and_labels(tmp_path: Path) -> None:
+    rows = [
+        {"Title": f"{w} problem {i}", "Team": "L1" if w == "printer" else "L2", "Kind": w}
+        for i in range(40)
+        for w in ("printer", "vpn")
+    ]
+    export = tmp_path / "export.csv.gz"
+    pd.DataFrame(rows).to_csv(export, index=False)
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            str(export),
+            "--out",
+            str(tmp_path / "m"),
+            "--text",
+            "Title",
+            "--label",
+            "category=Kind",
+            "--label",
+            "tier=Team",
+            "--features",
+            "tfidf",
+            "--no-mlflow",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert set(manifest["heads"]) == {"category", "tier"}
+
+
+def test_bad_input_exits_2_with_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "weather.csv"
+    export.write_text("date,temp\n2026-01-01,3\n")
+    monkeypatch.setattr("sys.argv", ["triage", "train", str(export), "--out", str(tmp_path / "m")])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    assert "not a ticket export" in capsys.readouterr().err
+
+
+def test_loading_a_tampered_bundle_exits_2(
+    trained_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    bundle = Path(shutil.copytree(trained_bundle, tmp_path / "b"))
+    (bundle / "features.joblib").write_bytes(b"evil")
+    monkeypatch.setattr(
+        "sys.argv",
+        [
+            "triage",
+            "predict",
+            "--model",
+            str(bundle),
+            str(bundle / "x.csv"),
+            "--out",
+            str(tmp_path / "p.csv"),
+        ],
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    assert "checksum mismatch" in capsys.readouterr().err
