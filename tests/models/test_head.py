@@ -36,3 +36,12 @@ def test_invalid_parameter_fails_at_fit() -> None:
     X, y = blobs(30)
     with pytest.raises(ValueError, match="loss"):
         CalibratedLinearHead(loss="forest").fit(X, y)
+
+
+@pytest.mark.parametrize("loss", ["svm", "logistic"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_fast_probabilities_equal_sklearns(loss: str, n_classes: int) -> None:
+    X, y = blobs(600)
+    keep = np.isin(y, ["net", "print", "vpn"][:n_classes])
+    head = CalibratedLinearHead(loss=loss).fit(X[keep], y[keep])
+    np.testing.assert_allclose(head.predict_proba(X), head.calibrated_.predict_proba(X), rtol=1e-6, atol=1e-9)

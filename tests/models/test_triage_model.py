@@ -66,3 +66,10 @@ def test_model_with_embeddings_saves_its_encoder_into_the_bundle(tiny_encoder: P
     assert Path(str(loaded.encoder_dir)) == tmp_path / "bundle" / "encoder"
     texts = ["printer toner jam", "outlook mailbox"]
     pd.testing.assert_frame_equal(loaded.predict(texts), model.predict(texts))
+
+
+def test_fast_feature_stacking_equals_the_feature_union() -> None:
+    data = frame()
+    model = TriageModel(feature_set="tfidf").fit(data["text"].tolist(), data[["category"]])
+    texts = ["printer toner jam", "vpn remote"]
+    assert (model.transform(texts) != model.features_.transform(texts)).nnz == 0

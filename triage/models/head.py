@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot, softmax
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -22,7 +23,8 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
     Calibration uses ``calibration_folds``-fold out-of-fold scores (``CalibratedClassifierCV`` with
     ``ensemble=False``): the temperature is fitted on tickets the scoring model did not see, then the
     classifier is refitted on all tickets. Temperature scaling keeps the arg-max, so calibration never
-    changes which label is predicted.
+    changes which label is predicted. ``predict_proba`` applies the fitted linear scores and temperature
+    directly (the same numbers as ``calibrated_.predict_proba``, a fraction of the cost per call).
 
     >>> import numpy as np
     >>> X = np.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]])
@@ -74,12 +76,19 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         self.calibrated_.fit(X, y)
         self.classes_ = self.calibrated_.classes_
         self.n_train_ = len(y)
+        # The fitted pieces, for a fast predict_proba without sklearn's per-call validation (hot API path).
+        calibrated = self.calibrated_.calibrated_classifiers_[0]
+        self.coef_ = np.asarray(calibrated.estimator.coef_, dtype=np.float64)
+        self.intercept_ = np.asarray(calibrated.estimator.intercept_, dtype=np.float64)
+        self.beta_ = float(calibrated.calibrators[0].beta_)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated probabilities, columns aligned with ``classes_``."""
-        check_is_fitted(self, "calibrated_")
-        return np.asarray(self.calibrated_.predict_proba(X))
+        check_is_fitted(self, "beta_")
+        scores = np.asarray(safe_sparse_dot(X, self.coef_.T)) + self.intercept_
+        logits = np.hstack([-scores, scores]) if scores.shape[1] == 1 else scores
+        return softmax(self.beta_ * logits)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable label of each row."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import FeatureUnion
 
@@ -98,7 +99,10 @@ class TriageModel:
         """The shared feature matrix of the texts (computed once for all heads)."""
         if not hasattr(self, "heads_"):
             raise NotFittedError("this TriageModel is not fitted yet; call fit() or load a bundle")
-        return self.features_.transform([str(t) for t in texts])
+        texts = [str(t) for t in texts]
+        # The units' outputs stacked as FeatureUnion would, without its per-call overhead (hot API path).
+        blocks = [unit.transform(texts) for _, unit in self.features_.transformer_list]
+        return sparse.hstack([sparse.csr_matrix(b) if isinstance(b, np.ndarray) else b for b in blocks], format="csr")
 
     def predict_proba(self, texts: Sequence[str], *, features: Any = None) -> dict[str, np.ndarray]:
         """Per head, calibrated probabilities with columns aligned to ``heads_[head].classes_``."""
