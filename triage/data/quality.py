@@ -55,7 +55,7 @@ class DataQualityReport(BaseModel):
 
     def render(self, console: Console | None = None) -> None:
         """Print the summary as tables (to stderr by default, so stdout stays machine-readable)."""
-        console = console or Console(stderr=True)
+        console = console or Console(stderr=True, soft_wrap=True)
         dropped = sum(self.dropped.values())
         console.print(
             f"[bold]Data quality[/] ({self.mapping} mapping): {self.rows_read} rows read, "

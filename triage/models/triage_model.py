@@ -80,7 +80,8 @@ class TriageModel:
         self.heads_: dict[str, CalibratedLinearHead] = {}
         self.skipped_heads_: dict[str, str] = {}
         self.excluded_classes_: dict[str, dict[str, int]] = {}
-        for head in [h for h in HEADS if h in labels.columns]:
+        heads = [h for h in HEADS if h in labels.columns]
+        for head in self._progress(heads, "fitting heads"):
             y = labels[head].to_numpy(dtype=object)
             known = pd.notna(labels[head]).to_numpy()
             counts = pd.Series(y[known]).value_counts()
@@ -94,6 +95,13 @@ class TriageModel:
         if not self.heads_:
             raise ValueError(f"no head could be trained: {self.skipped_heads_ or 'no label columns'}")
         return self
+
+    def _progress(self, items: list[str], desc: str) -> Any:
+        if not self.progress:
+            return items
+        from tqdm.auto import tqdm
+
+        return tqdm(items, desc=desc, unit="head", disable=None)
 
     def transform(self, texts: Sequence[str]) -> Any:
         """The shared feature matrix of the texts (computed once for all heads)."""
