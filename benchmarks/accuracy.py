@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -34,12 +33,14 @@ TRIAGE = str(Path(sys.executable).parent / "triage")
 
 
 def run(cmd: list[str]) -> tuple[float, float]:
-    """Run a command; return (wall seconds, peak RSS in MB of the child)."""
+    """Run a command; return (wall seconds, peak RSS in MB of that process)."""
     start = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return time.perf_counter() - start, max(peak, before) / 1024
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed")
+    process.returncode = 0
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
 def baseline(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
@@ -62,6 +63,7 @@ def bench(name: str, train_file: Path, test_file: Path, work: Path, extra: list[
         "accuracy": metrics["accuracy"],
         "macro_f1": metrics["macro_f1"],
         "ece": metrics["ece"],
+        "train_options": " ".join(extra),
         "train_seconds": round(seconds, 1),
         "train_peak_rss_mb": round(peak_mb),
         "feature_set": manifest["model_params"]["feature_set"],
@@ -77,6 +79,7 @@ def main() -> None:
     parser.add_argument("datasets", nargs="+", choices=["banking77", "it_tickets"])
     parser.add_argument("--cold", action="store_true", help="empty the embedding cache first")
     parser.add_argument("--extra", default="", help="extra options for triage train, e.g. '--features tfidf'")
+    parser.add_argument("--tag", default="", help="suffix of the result key, e.g. fp32")
     args = parser.parse_args()
     results_file = ROOT / "benchmarks" / "results" / "accuracy.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
@@ -84,9 +87,8 @@ def main() -> None:
         work = Path(tmp)
         os.chdir(work)  # MLflow store and cache of this run stay out of the repository
         os.environ.setdefault("TRIAGE_CACHE_DIR", str(ROOT / ".triage-cache"))
-        if args.cold:
-            shutil.rmtree(Path(os.environ["TRIAGE_CACHE_DIR"]) / "embeddings.sqlite", ignore_errors=True)
-            Path(os.environ["TRIAGE_CACHE_DIR"], "embeddings.sqlite").unlink(missing_ok=True)
+        if args.cold:  # no cached embeddings and no exported encoder: the first run on a new machine
+            shutil.rmtree(os.environ["TRIAGE_CACHE_DIR"], ignore_errors=True)
         for name in args.datasets:
             folder = SHARED / name
             if not folder.is_dir():
@@ -100,7 +102,7 @@ def main() -> None:
                 train_file, test_file = work / "it_train.csv", work / "it_test.csv"
                 train.to_csv(train_file, index=False)
                 test.to_csv(test_file, index=False)
-            key = name + ("-cold" if args.cold else "")
+            key = name + ("-cold" if args.cold else "-warm") + (f"-{args.tag}" if args.tag else "")
             results[key] = bench(name, train_file, test_file, work, args.extra.split())
     results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.write_text(json.dumps(results, indent=2))

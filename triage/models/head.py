@@ -76,16 +76,25 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         self.calibrated_.fit(X, y)
         self.classes_ = self.calibrated_.classes_
         self.n_train_ = len(y)
-        # The fitted pieces, for a fast predict_proba without sklearn's per-call validation (hot API path).
-        calibrated = self.calibrated_.calibrated_classifiers_[0]
-        self.coef_ = np.asarray(calibrated.estimator.coef_, dtype=np.float64)
-        self.intercept_ = np.asarray(calibrated.estimator.intercept_, dtype=np.float64)
-        self.beta_ = float(calibrated.calibrators[0].beta_)
         return self
+
+    # The fitted pieces, read from the calibrated model (not stored twice), for a predict_proba without
+    # sklearn's per-call validation on the hot API path.
+    @property
+    def coef_(self) -> np.ndarray:
+        return np.asarray(self.calibrated_.calibrated_classifiers_[0].estimator.coef_)
+
+    @property
+    def intercept_(self) -> np.ndarray:
+        return np.asarray(self.calibrated_.calibrated_classifiers_[0].estimator.intercept_)
+
+    @property
+    def beta_(self) -> float:
+        return float(self.calibrated_.calibrated_classifiers_[0].calibrators[0].beta_)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated probabilities, columns aligned with ``classes_``."""
-        check_is_fitted(self, "beta_")
+        check_is_fitted(self, "calibrated_")
         scores = np.asarray(safe_sparse_dot(X, self.coef_.T)) + self.intercept_
         logits = np.hstack([-scores, scores]) if scores.shape[1] == 1 else scores
         return softmax(self.beta_ * logits)

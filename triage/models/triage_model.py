@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import FeatureUnion
@@ -20,6 +19,9 @@ from sklearn.pipeline import FeatureUnion
 from triage.data.mapping import HEADS
 from triage.features import build_features, uses_embeddings
 from triage.models.head import CalibratedLinearHead
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class TriageModel:
@@ -66,6 +68,8 @@ class TriageModel:
 
     def fit(self, texts: Sequence[str], labels: pd.DataFrame) -> TriageModel:
         """Fit on cleaned ticket texts and a frame with one column per head (missing labels as NA)."""
+        import pandas as pd
+
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} label rows")
         texts = [str(t) for t in texts]
@@ -123,6 +127,8 @@ class TriageModel:
 
     def predict(self, texts: Sequence[str]) -> pd.DataFrame:
         """One row per text with, per head, ``HEAD`` (label) and ``HEAD_confidence``."""
+        import pandas as pd
+
         out: dict[str, Any] = {}
         for head, proba in self.predict_proba(texts).items():
             best = proba.argmax(axis=1)
