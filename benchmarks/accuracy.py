@@ -63,6 +63,8 @@ def bench(name: str, train_file: Path, test_file: Path, work: Path, extra: list[
         "accuracy": metrics["accuracy"],
         "macro_f1": metrics["macro_f1"],
         "ece": metrics["ece"],
+        "auto_route_at_global_threshold": metrics["auto_route"],
+        "aurc": metrics["risk_coverage"]["aurc"],
         "train_options": " ".join(extra),
         "train_seconds": round(seconds, 1),
         "train_peak_rss_mb": round(peak_mb),

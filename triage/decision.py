@@ -12,6 +12,7 @@ A :class:`Decision` is plain data (pydantic), so the API returns it as is and a 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -59,6 +60,19 @@ class Decision(BaseModel):
     model_version: str
 
 
+@dataclass
+class Assessment:
+    """Per head, the probabilities (columns as the model's ``classes(head)``) and whether each ticket's head
+    is confident enough to auto-route; ``auto_route`` is true where every head is."""
+
+    probabilities: dict[str, np.ndarray]
+    confident: dict[str, np.ndarray]
+
+    @property
+    def auto_route(self) -> np.ndarray:
+        return np.logical_and.reduce(list(self.confident.values()))
+
+
 class Triager:
     """Decisions from a bundle: a head is confident when its top probability reaches the head's threshold
     (bundle manifest, then ``thresholds``, then ``default_threshold``); a ticket is auto-routed only when
@@ -79,14 +93,21 @@ class Triager:
     def version(self) -> str:
         return self.bundle.version
 
+    def assess(self, texts: Sequence[str]) -> Assessment:
+        """The vectorised decision for many tickets: probabilities and confident masks per head. Both
+        :meth:`decide` (the API) and evaluation use it, so what is measured is what is served."""
+        probabilities = self.bundle.model.predict_proba(list(texts))
+        confident = {head: p.max(axis=1) >= self.thresholds[head] for head, p in probabilities.items()}
+        return Assessment(probabilities, confident)
+
     def decide(self, texts: Sequence[str]) -> list[Decision]:
         """One decision per (cleaned) ticket text, in order."""
         if not texts:
             return []
         model = self.bundle.model
-        probabilities = model.predict_proba(list(texts))
+        assessment = self.assess(texts)
         heads_per_ticket: list[dict[str, HeadSuggestion]] = [{} for _ in texts]
-        for head, proba in probabilities.items():
+        for head, proba in assessment.probabilities.items():
             classes = model.classes(head)
             order = np.argsort(-proba, axis=1)[:, : N_ALTERNATIVES + 1]
             threshold = self.thresholds[head]
@@ -96,7 +117,7 @@ class Triager:
                     label=str(classes[ranked[0]]),
                     confidence=round(top, 4),
                     threshold=threshold,
-                    confident=top >= threshold,
+                    confident=bool(assessment.confident[head][i]),
                     alternatives=[
                         Alternative(label=str(classes[j]), confidence=round(float(proba[i, j]), 4)) for j in ranked[1:]
                     ],

@@ -26,6 +26,12 @@ def test_evaluate_writes_metrics_per_head(trained_bundle: Path, small_export: Pa
         assert {"accuracy", "macro_f1", "per_class"} <= set(metrics[head])
         some_class = next(iter(metrics[head]["per_class"].values()))
         assert set(some_class) == {"precision", "recall", "f1", "support"}
+        auto = metrics[head]["auto_route"]
+        assert 0 < auto["coverage"] <= 1 and auto["threshold"] == 0.5
+        assert 0 <= metrics[head]["risk_coverage"]["aurc"] <= 1
+    overall = metrics["overall"]["auto_route"]
+    assert overall["n"] == 900
+    assert overall["coverage"] <= min(metrics[h]["auto_route"]["coverage"] for h in ("category", "priority", "tier"))
 
 
 def test_predict_writes_one_row_per_ticket(trained_bundle: Path, tmp_path: Path) -> None:
@@ -45,6 +51,7 @@ def test_predict_writes_one_row_per_ticket(trained_bundle: Path, tmp_path: Path)
         "tier_confidence",
     } <= set(frame.columns)
     assert frame["category_confidence"].between(0, 1).all()
+    assert set(frame["decision"]) <= {"auto_route", "needs_review"}
 
 
 def test_train_with_generic_columns_and_labels(tmp_path: Path) -> None:

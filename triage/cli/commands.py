@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from triage.cli import app, err
+
+if TYPE_CHECKING:
+    from triage.decision import Triager
 from triage.cli.options import (
     DataArg,
     IdOpt,
@@ -26,11 +29,27 @@ out = Console()
 
 
 def _metrics_table(metrics: dict) -> Table:
-    table = Table("head", "tickets", "accuracy", "macro-F1", "ECE", title="metrics")
+    table = Table("head", "tickets", "accuracy", "macro-F1", "ECE", "auto-routed", "auto precision", title="metrics")
     for head, m in metrics.items():
-        if isinstance(m, dict) and "accuracy" in m:
-            table.add_row(head, str(m["n_tickets"]), f"{m['accuracy']:.4f}", f"{m['macro_f1']:.4f}", f"{m['ece']:.4f}")
+        if isinstance(m, dict) and ("accuracy" in m or head == "overall"):
+            auto = m.get("auto_route") or {}
+            table.add_row(
+                head,
+                str(m.get("n_tickets", auto.get("n", ""))),
+                *(f"{m[k]:.4f}" if k in m else "" for k in ("accuracy", "macro_f1", "ece")),
+                f"{auto['coverage']:.1%}" if auto else "",
+                f"{auto['precision']:.4f}" if auto.get("precision") is not None else "",
+            )
     return table
+
+
+def _triager(model: Path) -> Triager:
+    from triage.decision import Triager
+    from triage.models import load_bundle
+    from triage.settings import get_settings
+
+    settings = get_settings()
+    return Triager(load_bundle(model), thresholds=settings.thresholds, default_threshold=settings.default_threshold)
 
 
 @app.command()
@@ -91,13 +110,12 @@ def evaluate(
 ) -> None:
     """Evaluate a bundle on labelled tickets; writes REPORT_DIR/metrics.json."""
     from triage.data import load_tickets
-    from triage.evaluation import evaluate_model
-    from triage.models import load_bundle
+    from triage.evaluation import evaluate_triager
 
-    bundle = load_bundle(model)
+    triager = _triager(model)
     tickets = load_tickets(data, mapping_from_options(mapping, text, label, id_column, time_column), dedupe=False)
     tickets.quality.render()
-    metrics = {"model_version": bundle.version, **evaluate_model(bundle.model, tickets.frame)}
+    metrics = {"model_version": triager.version, **evaluate_triager(triager, tickets.frame)}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out_dir / "data_quality.json").write_text(tickets.quality.model_dump_json(indent=2))
@@ -114,17 +132,24 @@ def predict(
     mapping: MappingOpt = None,
     id_column: IdOpt = None,
 ) -> None:
-    """Predict every head for every ticket of the exports; writes id, HEAD and HEAD_confidence columns."""
-    from triage.data import load_tickets
-    from triage.models import load_bundle
+    """Predict every head for every ticket of the exports; writes id, HEAD, HEAD_confidence and decision."""
+    import numpy as np
+    import pandas as pd
 
-    bundle = load_bundle(model)
+    from triage.data import load_tickets
+
+    triager = _triager(model)
     tickets = load_tickets(
         data, mapping_from_options(mapping, text, None, id_column, None), require_labels=False, dedupe=False
     )
     tickets.quality.render()
-    predictions = bundle.model.predict(tickets.frame["text"].tolist())
-    predictions.insert(0, "id", tickets.frame["id"].to_numpy())
+    assessment = triager.assess(tickets.frame["text"].tolist())
+    columns: dict[str, object] = {"id": tickets.frame["id"].to_numpy()}
+    for head, proba in assessment.probabilities.items():
+        columns[head] = triager.bundle.model.classes(head)[proba.argmax(axis=1)]
+        columns[f"{head}_confidence"] = proba.max(axis=1)
+    columns["decision"] = np.where(assessment.auto_route, "auto_route", "needs_review")
+    predictions = pd.DataFrame(columns)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     predictions.to_csv(out_file, index=False, float_format="%.4f")
     out.print(f"wrote {len(predictions)} predictions to {out_file}")

@@ -1,6 +1,13 @@
-"""Evaluation of trained models: metrics per head and per class."""
+"""Evaluation of trained models: metrics per head and per class, and of the decisions they drive."""
 
-from triage.evaluation.evaluate import evaluate_model
-from triage.evaluation.metrics import expected_calibration_error, head_metrics
+from triage.evaluation.evaluate import evaluate_model, evaluate_triager
+from triage.evaluation.metrics import auto_route_summary, expected_calibration_error, head_metrics, risk_coverage
 
-__all__ = ["evaluate_model", "expected_calibration_error", "head_metrics"]
+__all__ = [
+    "auto_route_summary",
+    "evaluate_model",
+    "evaluate_triager",
+    "expected_calibration_error",
+    "head_metrics",
+    "risk_coverage",
+]

@@ -1,14 +1,25 @@
-"""Evaluate a model on labelled tickets: per-head metrics on the tickets that carry that head's label."""
+"""Evaluate a model on labelled tickets: per-head metrics on the tickets that carry that head's label and,
+with a :class:`~triage.decision.Triager`, what its decisions auto-route and how precisely."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from triage.evaluation.metrics import head_metrics
+from triage.evaluation.metrics import auto_route_summary, head_metrics, risk_coverage
 from triage.models.triage_model import TriageModel
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from triage.decision import Triager
+
+
+def _head_report(model: TriageModel, head: str, truth: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+    classes = model.classes(head)
+    best = proba.argmax(axis=1)
+    return head_metrics(truth, classes[best], proba[np.arange(len(best)), best], [str(c) for c in classes])
 
 
 def evaluate_model(model: TriageModel, frame: pd.DataFrame) -> dict[str, Any]:
@@ -17,17 +28,35 @@ def evaluate_model(model: TriageModel, frame: pd.DataFrame) -> dict[str, Any]:
     proba = model.predict_proba(frame["text"].tolist())
     result: dict[str, Any] = {"n_tickets": len(frame)}
     for head, p in proba.items():
-        if head not in frame.columns:
+        if head in frame.columns and (labelled := frame[head].notna().to_numpy()).any():
+            result[head] = _head_report(model, head, frame.loc[labelled, head].to_numpy(), p[labelled])
+    return result
+
+
+def evaluate_triager(triager: Triager, frame: pd.DataFrame) -> dict[str, Any]:
+    """:func:`evaluate_model` plus, per head and overall, ``auto_route`` (coverage and precision of what the
+    served decision rule routes without a person), the risk-coverage curve with its AURC, and for tickets
+    whose label the model never saw, ``unknown_label.deferred`` (the share sent to review)."""
+    model = triager.bundle.model
+    assessment = triager.assess(frame["text"].tolist())
+    result: dict[str, Any] = {"n_tickets": len(frame)}
+    all_correct = np.ones(len(frame), dtype=bool)
+    for head, p in assessment.probabilities.items():
+        if head not in frame.columns or not (labelled := frame[head].notna().to_numpy()).any():
             continue
-        labelled = frame[head].notna().to_numpy()
-        if not labelled.any():
-            continue
-        best = p[labelled].argmax(axis=1)
-        classes = model.classes(head)
-        result[head] = head_metrics(
-            frame.loc[labelled, head].to_numpy(),
-            classes[best],
-            p[labelled][np.arange(len(best)), best],
-            [str(c) for c in classes],
-        )
+        truth = frame.loc[labelled, head].to_numpy().astype(str)
+        report = _head_report(model, head, truth, p[labelled])
+        predicted = model.classes(head)[p[labelled].argmax(axis=1)].astype(str)
+        correct = predicted == truth
+        confident = assessment.confident[head][labelled]
+        report["auto_route"] = {**auto_route_summary(confident, correct), "threshold": triager.thresholds[head]}
+        report["risk_coverage"] = risk_coverage(p[labelled].max(axis=1), correct)
+        unknown = ~np.isin(truth, model.classes(head).astype(str))
+        report["unknown_label"]["deferred"] = float((~confident[unknown]).mean()) if unknown.any() else None
+        result[head] = report
+        all_correct[labelled] &= correct
+    result["overall"] = {
+        "auto_route": auto_route_summary(assessment.auto_route, all_correct),
+        "rule": "auto_route when every head's confidence reaches its threshold",
+    }
     return result

@@ -45,3 +45,36 @@ def head_metrics(y_true: np.ndarray, y_pred: np.ndarray, confidence: np.ndarray,
         },
         "confusion": {"labels": labels, "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},
     }
+
+
+def risk_coverage(confidence: np.ndarray, correct: np.ndarray, *, points: int = 20) -> dict[str, Any]:
+    """The risk-coverage curve of routing the most confident tickets first, and its area (AURC, lower is
+    better): ``risk`` at coverage k/n is the error rate among the k most confident tickets."""
+    n = len(confidence)
+    if n == 0:
+        return {"aurc": None, "curve": []}
+    order = np.argsort(-np.asarray(confidence, dtype=float), kind="stable")
+    errors = np.cumsum(~np.asarray(correct, dtype=bool)[order])
+    risk = errors / np.arange(1, n + 1)
+    picks = np.unique(np.ceil(n * np.arange(1, points + 1) / points).astype(int) - 1)  # coverage j/points
+    curve = [
+        {
+            "coverage": round((i + 1) / n, 4),
+            "risk": round(float(risk[i]), 4),
+            "threshold": round(float(np.asarray(confidence)[order][i]), 4),
+        }
+        for i in picks
+    ]
+    return {"aurc": float(risk.mean()), "curve": curve}
+
+
+def auto_route_summary(auto: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
+    """Share of tickets auto-routed (``coverage``) and share of those that were right (``precision``)."""
+    auto = np.asarray(auto, dtype=bool)
+    n_auto = int(auto.sum())
+    return {
+        "coverage": float(auto.mean()) if len(auto) else 0.0,
+        "precision": float(np.asarray(correct, dtype=bool)[auto].mean()) if n_auto else None,
+        "n_auto": n_auto,
+        "n": len(auto),
+    }
