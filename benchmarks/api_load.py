@@ -67,18 +67,18 @@ def wait_ready(base: str, started: float) -> float:
     raise SystemExit("the service did not become ready within 60 s")
 
 
+def start_server(model: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [TRIAGE, "serve", "--model", str(model), "--port", str(port)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def start_times(model: Path, env: dict[str, str], runs: int) -> list[float]:
     """Cold process starts, each stopped once ready."""
     times = []
     for _ in range(runs):
         port = free_port()
         started = time.perf_counter()
-        server = subprocess.Popen(
-            [TRIAGE, "serve", "--model", str(model), "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = start_server(model, port, env)
         try:
             times.append(round(wait_ready(f"http://127.0.0.1:{port}", started), 2))
         finally:
@@ -159,12 +159,7 @@ def main() -> None:
         "model": str(model),
         "start_to_ready_s": {"median": float(np.median(starts)), "max": max(starts), "runs": starts},
     }
-    server = subprocess.Popen(
-        [TRIAGE, "serve", "--model", str(model), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_server(model, port, env)
     try:
         wait_ready(base, time.perf_counter())
         with httpx.Client(base_url=base, headers={"X-API-Key": KEY}, timeout=30) as client:

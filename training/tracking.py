@@ -34,10 +34,8 @@ def mlflow_run(name: str, *, enabled: bool = True, run_id: str | None = None) ->
         yield None
         return
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    import mlflow
+    import mlflow  # MLFLOW_TRACKING_URI unset: MLflow's own default, SQLite ./mlflow.db and ./mlruns
 
-    if os.environ.get("MLFLOW_TRACKING_URI") is None:
-        mlflow.set_tracking_uri("sqlite:///mlflow.db")
     mlflow.set_experiment(EXPERIMENT)
     with mlflow.start_run(run_name=None if run_id else name, run_id=run_id) as run:
         yield run
