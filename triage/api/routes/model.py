@@ -7,16 +7,18 @@ from starlette.concurrency import run_in_threadpool
 
 from triage.api.deps import MetricsDep, StateDep, TriagerDep
 from triage.api.schemas import ModelInfo, ReloadRequest
+from triage.decision import Triager
 from triage.errors import TriageError
 
 router = APIRouter(prefix="/v1", tags=["model"])
 
 
-def model_info(triager_path: str, triager: TriagerDep) -> ModelInfo:
+def model_info(triager: Triager) -> ModelInfo:
+    """What the API says of a served bundle."""
     manifest = triager.bundle.manifest
     return ModelInfo(
         model_version=manifest.model_version,
-        path=triager_path,
+        path=str(triager.bundle.path),
         created_at=manifest.created_at,
         heads={
             head: {
@@ -37,7 +39,7 @@ def model_info(triager_path: str, triager: TriagerDep) -> ModelInfo:
 @router.get("/model", response_model=ModelInfo, summary="The model being served")
 def get_model(triager: TriagerDep) -> ModelInfo:
     """Version, heads, labels, thresholds and the training hold-out metrics of the served bundle."""
-    return model_info(str(triager.bundle.path), triager)
+    return model_info(triager)
 
 
 @router.post("/admin/reload", response_model=ModelInfo, summary="Load a new bundle without downtime")
@@ -51,4 +53,4 @@ async def reload_model(state: StateDep, metrics: MetricsDep, request: ReloadRequ
         raise
     metrics.reloads.labels(result="ok").inc()
     metrics.set_model(triager.version)
-    return model_info(str(triager.bundle.path), triager)
+    return model_info(triager)
