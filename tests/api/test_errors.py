@@ -29,6 +29,7 @@ def test_malformed_json_is_422_not_500(client: TestClient) -> None:
 def test_text_that_is_only_markup_is_422(client: TestClient) -> None:
     response = client.post("/v1/triage", json={"body": "<p>&nbsp;</p>"})
     assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "body"
 
 
 def test_oversized_body_is_413(client: TestClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from triage.api.deps import MetricsDep, SettingsDep, TriagerDep
@@ -13,6 +14,7 @@ from triage.data.cleaning import ticket_text
 from triage.decision import Decision
 
 router = APIRouter(prefix="/v1", tags=["triage"])
+NO_TEXT = "subject and body hold no text once HTML and quoted replies are removed"
 
 
 def prepare(ticket: TicketIn, max_chars: int) -> tuple[str, bool]:
@@ -37,7 +39,7 @@ def triage_one(ticket: TicketIn, triager: TriagerDep, settings: SettingsDep, met
     routed automatically (`auto_route`) or goes to a first-line agent (`needs_review`, with reasons)."""
     text, truncated = prepare(ticket, settings.max_text_chars)
     if not text:
-        raise HTTPException(422, detail="subject and body hold no text once HTML and quoted replies are removed")
+        raise RequestValidationError([{"loc": ("body", "body"), "msg": NO_TEXT, "type": "value_error"}])
     decision = triager.decide([text])[0]
     _record(metrics, decision)
     return _respond(ticket, decision, truncated)
@@ -72,8 +74,8 @@ def triage_batch(
                 ok=False,
                 error=ErrorBody(
                     code="validation_error",
-                    message="the ticket holds no text once HTML and quoted replies are removed",
-                    details=[{"field": "body", "problem": "no text"}],
+                    message="the ticket is invalid",
+                    details=[{"field": "body", "problem": NO_TEXT, "type": "value_error"}],
                 ),
             )
             continue
