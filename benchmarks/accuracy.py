@@ -27,8 +27,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
+from triage.settings import get_settings
+
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("TRIAGE_SHARED_DATA", ROOT.parent / "shared" / "datasets"))
+SHARED = ROOT / get_settings().shared_data  # TRIAGE_SHARED_DATA; relative paths are taken from the repo
 TRIAGE = str(Path(sys.executable).parent / "triage")
 
 

@@ -25,8 +25,10 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from triage.settings import get_settings
+
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("TRIAGE_SHARED_DATA", ROOT.parent / "shared" / "datasets"))
+SHARED = ROOT / get_settings().shared_data  # TRIAGE_SHARED_DATA; relative paths are taken from the repo
 TRIAGE = str(Path(sys.executable).parent / "triage")
 KEY = "bench-key"
 
