@@ -67,6 +67,7 @@ def bench(name: str, train_file: Path, test_file: Path, work: Path, extra: list[
         "ece": metrics["ece"],
         "auto_route_at_global_threshold": metrics["auto_route"],
         "aurc": metrics["risk_coverage"]["aurc"],
+        "prediction_set": metrics["prediction_set"],
         "train_options": " ".join(extra),
         "train_seconds": round(seconds, 1),
         "train_peak_rss_mb": round(peak_mb),

@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from triage.models.bundle import Bundle
+from triage.settings import Settings
 
 N_ALTERNATIVES = 3
 
@@ -49,6 +50,11 @@ class HeadSuggestion(BaseModel):
     threshold: float = Field(ge=0.0, le=1.0, description="confidence needed to auto-route this head")
     confident: bool
     alternatives: list[Alternative] = Field(default_factory=list)
+    prediction_set: list[str] = Field(
+        default_factory=list,
+        description="labels a reviewer should consider: they hold the true one for the configured share of "
+        "tickets (conformal); one label is the easy case, many say 'ambiguous'",
+    )
 
 
 class Decision(BaseModel):
@@ -67,6 +73,7 @@ class Assessment:
 
     probabilities: dict[str, np.ndarray]
     confident: dict[str, np.ndarray]
+    prediction_sets: dict[str, np.ndarray]
 
     @property
     def auto_route(self) -> np.ndarray:
@@ -79,15 +86,31 @@ class Triager:
     every head is confident."""
 
     def __init__(
-        self, bundle: Bundle, *, thresholds: Mapping[str, float] | None = None, default_threshold: float = 0.5
+        self,
+        bundle: Bundle,
+        *,
+        thresholds: Mapping[str, float] | None = None,
+        default_threshold: float = 0.5,
+        set_coverage: float = 0.9,
     ) -> None:
         self.bundle = bundle
+        self.set_coverage = set_coverage
         self.thresholds = {
             head: float(
                 (thresholds or {}).get(head, info.threshold if info.threshold is not None else default_threshold)
             )
             for head, info in bundle.manifest.heads.items()
         }
+
+    @classmethod
+    def from_settings(cls, bundle: Bundle, settings: Settings) -> Triager:
+        """The triager the service and the CLI use: thresholds and set coverage from ``TRIAGE_*`` settings."""
+        return cls(
+            bundle,
+            thresholds=settings.thresholds,
+            default_threshold=settings.default_threshold,
+            set_coverage=settings.prediction_set_coverage,
+        )
 
     @property
     def version(self) -> str:
@@ -96,9 +119,11 @@ class Triager:
     def assess(self, texts: Sequence[str]) -> Assessment:
         """The vectorised decision for many tickets: probabilities and confident masks per head. Both
         :meth:`decide` (the API) and evaluation use it, so what is measured is what is served."""
-        probabilities = self.bundle.model.predict_proba(list(texts))
+        model = self.bundle.model
+        probabilities = model.predict_proba(list(texts))
         confident = {head: p.max(axis=1) >= self.thresholds[head] for head, p in probabilities.items()}
-        return Assessment(probabilities, confident)
+        sets = {head: model.heads_[head].prediction_sets(p, self.set_coverage) for head, p in probabilities.items()}
+        return Assessment(probabilities, confident, sets)
 
     def decide(self, texts: Sequence[str]) -> list[Decision]:
         """One decision per (cleaned) ticket text, in order."""
@@ -121,6 +146,7 @@ class Triager:
                     alternatives=[
                         Alternative(label=str(classes[j]), confidence=round(float(proba[i, j]), 4)) for j in ranked[1:]
                     ],
+                    prediction_set=[str(c) for c in classes[assessment.prediction_sets[head][i]]],
                 )
         return [self._decision(heads) for heads in heads_per_ticket]
 

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     default_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Confidence threshold of a head without its own in the bundle."
     )
+    prediction_set_coverage: float = Field(
+        0.9, gt=0.0, lt=1.0, description="Share of tickets whose prediction set holds the true label."
+    )
     thresholds: dict[str, float] = Field(
         default_factory=dict, description='Per-head thresholds over the bundle\'s, e.g. {"priority": 0.7}.'
     )

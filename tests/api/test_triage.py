@@ -14,6 +14,10 @@ def test_one_ticket_gets_suggestions_per_head_and_a_decision(client: TestClient)
     assert 0 <= category["confidence"] <= 1 and len(category["alternatives"]) == 3
     assert category["confidence"] >= max(a["confidence"] for a in category["alternatives"])
     assert category["confident"] == (category["confidence"] >= category["threshold"])
+    for suggestion in body["heads"].values():  # the conformal set always holds the suggested label
+        assert suggestion["label"] in suggestion["prediction_set"]
+        known = {suggestion["label"]} | {a["label"] for a in suggestion["alternatives"]}
+        assert set(suggestion["prediction_set"]) <= known or len(suggestion["prediction_set"]) > 4
     unconfident = [h for h, s in body["heads"].items() if not s["confident"]]
     assert body["outcome"] == ("needs_review" if unconfident else "auto_route")
     assert sorted(r["head"] for r in body["reasons"]) == sorted(unconfident)

@@ -3,6 +3,7 @@ import pytest
 
 from triage.evaluation import expected_calibration_error
 from triage.models import CalibratedLinearHead
+from triage.models.head import conformal_quantile
 
 
 def blobs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -40,8 +41,28 @@ def test_invalid_parameter_fails_at_fit() -> None:
 
 @pytest.mark.parametrize("loss", ["svm", "logistic"])
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_fast_probabilities_equal_sklearns(loss: str, n_classes: int) -> None:
+def test_probabilities_are_the_temperature_scaled_linear_scores(loss: str, n_classes: int) -> None:
     X, y = blobs(600)
     keep = np.isin(y, ["net", "print", "vpn"][:n_classes])
     head = CalibratedLinearHead(loss=loss).fit(X[keep], y[keep])
-    np.testing.assert_allclose(head.predict_proba(X), head.calibrated_.predict_proba(X), rtol=1e-6, atol=1e-9)
+    scores = head.estimator_.decision_function(X)
+    logits = np.column_stack([-scores, scores]) if n_classes == 2 else scores
+    expected = np.exp(head.beta_ * logits) / np.exp(head.beta_ * logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(head.predict_proba(X), expected, rtol=1e-6)
+    assert (head.predict(X) == head.estimator_.predict(X)).all()  # calibration keeps the arg-max
+
+
+@pytest.mark.parametrize("coverage", [0.8, 0.9, 0.95])
+def test_prediction_sets_reach_their_coverage_on_new_tickets(coverage: float) -> None:
+    X, y = blobs(4000)
+    head = CalibratedLinearHead().fit(X, y)
+    X_test, y_test = blobs(4000, seed=2)
+    sets = head.prediction_sets(head.predict_proba(X_test), coverage)
+    covered = sets[np.arange(len(y_test)), np.searchsorted(head.classes_, y_test)]
+    assert coverage - 0.02 <= covered.mean() <= coverage + 0.05  # at least the target, not much more
+    assert 1 <= sets.sum(axis=1).mean() < 3  # informative: smaller than "every label"
+
+
+def test_too_few_calibration_tickets_give_every_label() -> None:
+    assert conformal_quantile(np.array([0.1, 0.2]), 0.95) == 1.0
+    assert conformal_quantile(np.linspace(0, 1, 101), 0.9) == pytest.approx(0.91)  # the 92nd of 101 scores

@@ -41,11 +41,7 @@ class ModelState:
         path = Path(model_dir or self.settings.model_dir)
         with self._lock:
             try:
-                triager = Triager(
-                    load_bundle(path),
-                    thresholds=self.settings.thresholds,
-                    default_threshold=self.settings.default_threshold,
-                )
+                triager = Triager.from_settings(load_bundle(path), self.settings)
                 triager.decide(["warm-up ticket"])  # first call initialises ONNX Runtime and sklearn paths
             except TriageError as exc:
                 self.last_error = f"loading {path} failed: {exc}"

@@ -48,8 +48,7 @@ def _triager(model: Path) -> Triager:
     from triage.models import load_bundle
     from triage.settings import get_settings
 
-    settings = get_settings()
-    return Triager(load_bundle(model), thresholds=settings.thresholds, default_threshold=settings.default_threshold)
+    return Triager.from_settings(load_bundle(model), get_settings())
 
 
 @app.command()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from triage.evaluation.metrics import auto_route_summary, head_metrics, risk_coverage
+from triage.evaluation.metrics import auto_route_summary, head_metrics, prediction_set_summary, risk_coverage
 from triage.models.triage_model import TriageModel
 
 if TYPE_CHECKING:
@@ -51,7 +51,12 @@ def evaluate_triager(triager: Triager, frame: pd.DataFrame) -> dict[str, Any]:
         confident = assessment.confident[head][labelled]
         report["auto_route"] = {**auto_route_summary(confident, correct), "threshold": triager.thresholds[head]}
         report["risk_coverage"] = risk_coverage(p[labelled].max(axis=1), correct)
-        unknown = ~np.isin(truth, model.classes(head).astype(str))
+        classes = model.classes(head).astype(str)
+        unknown = ~np.isin(truth, classes)
+        truth_index = np.where(unknown, -1, np.searchsorted(classes, truth))
+        report["prediction_set"] = prediction_set_summary(
+            assessment.prediction_sets[head][labelled], truth_index, triager.set_coverage
+        )
         report["unknown_label"]["deferred"] = float((~confident[unknown]).mean()) if unknown.any() else None
         result[head] = report
         all_correct[labelled] &= correct

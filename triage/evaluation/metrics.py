@@ -78,3 +78,18 @@ def auto_route_summary(auto: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
         "n_auto": n_auto,
         "n": len(auto),
     }
+
+
+def prediction_set_summary(sets: np.ndarray, truth_index: np.ndarray, target: float) -> dict[str, Any]:
+    """Empirical coverage (share of sets holding the true label; unknown labels, index -1, count as
+    missed) and mean size of conformal prediction sets, beside their ``target`` coverage."""
+    known = truth_index >= 0
+    covered = np.zeros(len(truth_index), dtype=bool)
+    covered[known] = sets[np.flatnonzero(known), truth_index[known]]
+    sizes = sets.sum(axis=1)
+    return {
+        "target_coverage": target,
+        "coverage": float(covered.mean()) if len(covered) else None,
+        "mean_size": float(sizes.mean()) if len(sizes) else None,
+        "single_label": float((sizes == 1).mean()) if len(sizes) else None,
+    }

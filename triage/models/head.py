@@ -1,34 +1,62 @@
 """One calibrated classifier per head: a class-weighted linear model whose scores are calibrated by
-temperature scaling on out-of-fold predictions (data the classifier did not fit)."""
+temperature scaling on out-of-fold predictions (data the classifier did not fit), with split-conformal
+prediction sets from a second, disjoint half of those predictions."""
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot, softmax
 from sklearn.utils.validation import check_is_fitted
 
 
-class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
-    """Linear SVM (or logistic regression) with temperature-scaled probabilities.
+def _logits(scores: np.ndarray) -> np.ndarray:
+    """Decision scores as one column per class (a binary score ``d`` becomes ``(-d, d)``)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = scores[:, None]
+    return np.hstack([-scores, scores]) if scores.shape[1] == 1 else scores
 
-    Calibration uses ``calibration_folds``-fold out-of-fold scores (``CalibratedClassifierCV`` with
-    ``ensemble=False``): the temperature is fitted on tickets the scoring model did not see, then the
-    classifier is refitted on all tickets. Temperature scaling keeps the arg-max, so calibration never
-    changes which label is predicted. ``predict_proba`` applies the fitted linear scores and temperature
-    directly (the same numbers as ``calibrated_.predict_proba``, a fraction of the cost per call).
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The inverse temperature ``beta`` minimising the log loss of ``softmax(beta * logits)``."""
+
+    def log_loss(log_beta: float) -> float:
+        return float(-log_softmax(math.exp(log_beta) * logits, axis=1)[np.arange(len(y)), y].mean())
+
+    return math.exp(float(minimize_scalar(log_loss, bounds=(-5.0, 5.0), method="bounded").x))
+
+
+def conformal_quantile(scores: np.ndarray, coverage: float) -> float:
+    """Split-conformal threshold: the ``ceil((n+1) * coverage) / n`` empirical quantile of the calibration
+    non-conformity scores (1 means "every label", when there are too few scores for that coverage)."""
+    n = len(scores)
+    rank = math.ceil((n + 1) * coverage)
+    return 1.0 if rank > n else float(np.sort(scores)[rank - 1])
+
+
+class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
+    """Linear SVM (or logistic regression) with temperature-scaled probabilities and prediction sets.
+
+    Out-of-fold scores (``calibration_folds`` folds) are split in two halves of tickets that no scoring model
+    saw: the temperature is fitted on one; the other gives the split-conformal scores behind
+    :meth:`prediction_sets` (so the sets' coverage holds for tickets like the training ones). The classifier
+    is then refitted on all tickets. Temperature scaling keeps the arg-max, so calibration never changes
+    which label is predicted.
 
     >>> import numpy as np
-    >>> X = np.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]])
-    >>> head = CalibratedLinearHead(calibration_folds=3).fit(X, ["a", "a", "a", "b", "b", "b"])
+    >>> X = np.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]] * 3)
+    >>> head = CalibratedLinearHead(calibration_folds=3).fit(X, ["a", "a", "a", "b", "b", "b"] * 3)
     >>> head.predict(np.array([[0.05], [1.15]])).tolist()
     ['a', 'b']
     """
@@ -65,40 +93,44 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         """Fit on features ``X`` and string labels ``y``; every class needs ``calibration_folds`` examples."""
         self._validate_params()
         y = np.asarray(y, dtype=object)
-        labels, counts = np.unique(y, return_counts=True)
+        labels, y_index, counts = np.unique(y, return_inverse=True, return_counts=True)
         if len(labels) < 2:
             raise ValueError(f"a head needs at least 2 classes, got {labels.tolist()}")
         if counts.min() < self.calibration_folds:
             rare = labels[counts < self.calibration_folds].tolist()
             raise ValueError(f"classes {rare} have fewer than calibration_folds={self.calibration_folds} examples")
         folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
-        self.calibrated_ = CalibratedClassifierCV(self._base(), method="temperature", cv=folds, ensemble=False)
-        self.calibrated_.fit(X, y)
-        self.classes_ = self.calibrated_.classes_
+        held_out = _logits(cross_val_predict(self._base(), X, y, cv=folds, method="decision_function"))
+        calibration, conformal = train_test_split(
+            np.arange(len(y)),
+            test_size=0.5,
+            random_state=self.random_state,
+            stratify=y_index if counts.min() >= 2 else None,
+        )
+        self.beta_ = fit_temperature(held_out[calibration], y_index[calibration])
+        proba = softmax(self.beta_ * held_out[conformal])
+        self.conformal_scores_ = np.sort(1.0 - proba[np.arange(len(conformal)), y_index[conformal]])
+        self.estimator_ = self._base().fit(X, y)
+        self.classes_ = self.estimator_.classes_
         self.n_train_ = len(y)
         return self
 
-    # The fitted pieces, read from the calibrated model (not stored twice), for a predict_proba without
-    # sklearn's per-call validation on the hot API path.
-    @property
-    def coef_(self) -> np.ndarray:
-        return np.asarray(self.calibrated_.calibrated_classifiers_[0].estimator.coef_)
-
-    @property
-    def intercept_(self) -> np.ndarray:
-        return np.asarray(self.calibrated_.calibrated_classifiers_[0].estimator.intercept_)
-
-    @property
-    def beta_(self) -> float:
-        return float(self.calibrated_.calibrated_classifiers_[0].calibrators[0].beta_)
-
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Calibrated probabilities, columns aligned with ``classes_``."""
-        check_is_fitted(self, "calibrated_")
-        scores = np.asarray(safe_sparse_dot(X, self.coef_.T)) + self.intercept_
-        logits = np.hstack([-scores, scores]) if scores.shape[1] == 1 else scores
-        return softmax(self.beta_ * logits)
+        """Calibrated probabilities, columns aligned with ``classes_``. Applies the linear scores and the
+        temperature directly: no per-call validation on the hot API path."""
+        check_is_fitted(self, "estimator_")
+        scores = np.asarray(safe_sparse_dot(X, self.estimator_.coef_.T)) + self.estimator_.intercept_
+        return softmax(self.beta_ * _logits(scores))
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable label of each row."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def prediction_sets(self, proba: np.ndarray, coverage: float) -> np.ndarray:
+        """Boolean mask (rows x classes) of the labels in each ticket's conformal prediction set: the set
+        holds the true label with probability at least ``coverage`` (split-conformal, LAC score
+        ``1 - p(label)``). The most probable label is always in the set, so no set is empty."""
+        check_is_fitted(self, "conformal_scores_")
+        sets = proba >= 1.0 - conformal_quantile(self.conformal_scores_, coverage)
+        sets[np.arange(len(proba)), proba.argmax(axis=1)] = True
+        return sets
