@@ -43,6 +43,9 @@ class TrainConfig(BaseModel):
     class_weight: str | None = Field("balanced", description="'balanced' or None")
     calibration_folds: int = Field(3, ge=2)
     min_class_count: int = Field(5, ge=2, description="rarer classes are left out of their head")
+    novelty_false_alarm_rate: float | None = Field(
+        0.05, gt=0.0, lt=1.0, description="share of ordinary tickets flagged unfamiliar; None: no novelty check"
+    )
     seed: int = 0
     quantize: bool = Field(True, description="int8 ONNX encoder (faster; measured cost in benchmarks/README)")
     max_tokens: int = Field(128, ge=8, le=512)
@@ -126,6 +129,7 @@ def train(
         class_weight=config.class_weight,
         calibration_folds=config.calibration_folds,
         min_class_count=config.min_class_count,
+        novelty_false_alarm_rate=config.novelty_false_alarm_rate,
         progress=True,
     ).fit(train_part["text"].tolist(), train_part[heads])
     timings["fit"] = time.perf_counter() - t

@@ -74,10 +74,19 @@ class Assessment:
     probabilities: dict[str, np.ndarray]
     confident: dict[str, np.ndarray]
     prediction_sets: dict[str, np.ndarray]
+    novelty: np.ndarray | None = None
+    novelty_threshold: float | None = None
+
+    @property
+    def unfamiliar(self) -> np.ndarray:
+        """Tickets unlike every training ticket (never auto-routed, however confident the heads are)."""
+        if self.novelty is None or self.novelty_threshold is None:
+            return np.zeros(len(next(iter(self.probabilities.values()))), dtype=bool)
+        return self.novelty > self.novelty_threshold
 
     @property
     def auto_route(self) -> np.ndarray:
-        return np.logical_and.reduce(list(self.confident.values()))
+        return np.logical_and.reduce([*self.confident.values(), ~self.unfamiliar])
 
 
 class Triager:
@@ -120,10 +129,11 @@ class Triager:
         """The vectorised decision for many tickets: probabilities and confident masks per head. Both
         :meth:`decide` (the API) and evaluation use it, so what is measured is what is served."""
         model = self.bundle.model
-        probabilities = model.predict_proba(list(texts))
+        probabilities, novelty = model.analyse(list(texts))
         confident = {head: p.max(axis=1) >= self.thresholds[head] for head, p in probabilities.items()}
         sets = {head: model.heads_[head].prediction_sets(p, self.set_coverage) for head, p in probabilities.items()}
-        return Assessment(probabilities, confident, sets)
+        detector = getattr(model, "novelty_", None)
+        return Assessment(probabilities, confident, sets, novelty, detector.threshold_ if detector else None)
 
     def decide(self, texts: Sequence[str]) -> list[Decision]:
         """One decision per (cleaned) ticket text, in order."""
@@ -148,10 +158,23 @@ class Triager:
                     ],
                     prediction_set=[str(c) for c in classes[assessment.prediction_sets[head][i]]],
                 )
-        return [self._decision(heads) for heads in heads_per_ticket]
+        unfamiliar = assessment.unfamiliar
+        return [
+            self._decision(heads, self._unfamiliar_reason(assessment, i) if unfamiliar[i] else None)
+            for i, heads in enumerate(heads_per_ticket)
+        ]
 
-    def _decision(self, heads: dict[str, HeadSuggestion]) -> Decision:
-        reasons = [
+    @staticmethod
+    def _unfamiliar_reason(assessment: Assessment, i: int) -> Reason:
+        score = float(assessment.novelty[i]) if assessment.novelty is not None else float("nan")
+        message = (
+            f"the ticket is unlike the training tickets (novelty {score:.2f} > {assessment.novelty_threshold:.2f})"
+        )
+        return Reason(code="unfamiliar", message=message)
+
+    def _decision(self, heads: dict[str, HeadSuggestion], unfamiliar: Reason | None) -> Decision:
+        reasons = [unfamiliar] if unfamiliar else []
+        reasons += [
             Reason(
                 code="low_confidence",
                 head=head,

@@ -19,8 +19,9 @@ def test_one_ticket_gets_suggestions_per_head_and_a_decision(client: TestClient)
         known = {suggestion["label"]} | {a["label"] for a in suggestion["alternatives"]}
         assert set(suggestion["prediction_set"]) <= known or len(suggestion["prediction_set"]) > 4
     unconfident = [h for h, s in body["heads"].items() if not s["confident"]]
-    assert body["outcome"] == ("needs_review" if unconfident else "auto_route")
-    assert sorted(r["head"] for r in body["reasons"]) == sorted(unconfident)
+    unfamiliar = [r for r in body["reasons"] if r["code"] == "unfamiliar"]
+    assert body["outcome"] == ("needs_review" if unconfident or unfamiliar else "auto_route")
+    assert sorted(r["head"] for r in body["reasons"] if r["code"] == "low_confidence") == sorted(unconfident)
 
 
 def test_batch_answers_in_order_and_a_bad_ticket_fails_alone(client: TestClient) -> None:
@@ -65,3 +66,10 @@ def test_openapi_documents_the_routes_with_examples(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert {"/v1/triage", "/v1/triage/batch", "/v1/model", "/v1/admin/reload"} <= set(schema["paths"])
     assert schema["components"]["schemas"]["TicketIn"]["examples"][0]["subject"]
+
+
+def test_a_ticket_unlike_any_training_ticket_is_deferred_as_unfamiliar(client: TestClient) -> None:
+    body = client.post("/v1/triage", json={"subject": "Quarterly zeppelin hangar lease", "body": "Wie geht's?"}).json()
+    assert body["outcome"] == "needs_review"
+    assert "unfamiliar" in [r["code"] for r in body["reasons"]]
+    assert body["heads"]["category"]["label"]  # suggestions are still given

@@ -32,6 +32,7 @@ def test_evaluate_writes_metrics_per_head(trained_bundle: Path, small_export: Pa
         sets = metrics[head]["prediction_set"]
         assert sets["target_coverage"] == 0.9 and sets["mean_size"] >= 1
         assert sets["coverage"] >= 0.85  # conformal sets reach their coverage on tickets like the training ones
+    assert 0 <= metrics["overall"]["unfamiliar"] < 0.2  # mostly tickets like the training ones
     overall = metrics["overall"]["auto_route"]
     assert overall["n"] == 900
     assert overall["coverage"] <= min(metrics[h]["auto_route"]["coverage"] for h in ("category", "priority", "tier"))

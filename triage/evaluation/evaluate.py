@@ -57,11 +57,13 @@ def evaluate_triager(triager: Triager, frame: pd.DataFrame) -> dict[str, Any]:
         report["prediction_set"] = prediction_set_summary(
             assessment.prediction_sets[head][labelled], truth_index, triager.set_coverage
         )
-        report["unknown_label"]["deferred"] = float((~confident[unknown]).mean()) if unknown.any() else None
+        sent_to_review = ~assessment.auto_route[labelled][unknown]
+        report["unknown_label"]["deferred"] = float(sent_to_review.mean()) if unknown.any() else None
         result[head] = report
         all_correct[labelled] &= correct
     result["overall"] = {
         "auto_route": auto_route_summary(assessment.auto_route, all_correct),
-        "rule": "auto_route when every head's confidence reaches its threshold",
+        "unfamiliar": float(assessment.unfamiliar.mean()) if len(frame) else 0.0,
+        "rule": "auto_route when every head's confidence reaches its threshold and the ticket is not unfamiliar",
     }
     return result

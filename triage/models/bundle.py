@@ -6,6 +6,7 @@ Layout::
                          library versions, and the SHA-256 of every other file
     features.joblib      the fitted feature union (TF-IDF vocabularies, embedding unit)
     heads/<head>.joblib  one calibrated classifier per head
+    novelty.joblib       the novelty detector behind the "unfamiliar" deferral (when trained with one)
     encoder/             the ONNX sentence encoder (when the feature set uses embeddings)
     data_quality.json    the data-quality summary of the training export
     README.md            a model card for people
@@ -55,6 +56,7 @@ class Manifest(BaseModel):
     skipped_heads: dict[str, str] = Field(default_factory=dict)
     model_params: dict[str, Any]
     encoder: dict[str, Any] | None = None
+    novelty: dict[str, Any] | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
@@ -136,6 +138,15 @@ def save_bundle(
     joblib.dump(model.features_, tmp / "features.joblib")
     for head, clf in model.heads_.items():
         joblib.dump(clf, tmp / "heads" / f"{head}.joblib")
+    novelty = None
+    if model.novelty_ is not None:
+        joblib.dump(model.novelty_, tmp / "novelty.joblib")
+        novelty = {
+            "representation": "embedding" if model.uses_embeddings else "word tf-idf",
+            "false_alarm_rate": model.novelty_.false_alarm_rate,
+            "threshold": model.novelty_.threshold_,
+            "reference_tickets": int(model.novelty_.reference_.shape[0]),
+        }
     encoder = None
     if model.uses_embeddings:
         shutil.copytree(Path(str(model.encoder_dir)), tmp / "encoder")
@@ -162,6 +173,7 @@ def save_bundle(
         skipped_heads=model.skipped_heads_,
         model_params=params,
         encoder=encoder,
+        novelty=novelty,
         data=data or {},
         metrics=metrics or {},
         training=training or {},
@@ -228,6 +240,7 @@ def load_bundle(bundle_dir: str | Path) -> Bundle:
     try:
         model.features_ = joblib.load(root / "features.joblib")
         model.heads_ = {head: joblib.load(root / "heads" / f"{head}.joblib") for head in manifest.heads}
+        model.novelty_ = joblib.load(root / "novelty.joblib") if manifest.novelty else None
     except Exception as exc:  # unpickling can fail in many ways with incompatible libraries
         raise BundleError(f"{root}: cannot load fitted objects ({type(exc).__name__}: {exc})") from exc
     model.skipped_heads_ = dict(manifest.skipped_heads)

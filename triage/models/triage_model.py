@@ -19,6 +19,7 @@ from sklearn.pipeline import FeatureUnion
 from triage.data.mapping import HEADS
 from triage.features import build_features, uses_embeddings
 from triage.models.head import CalibratedLinearHead
+from triage.models.novelty import NearestNeighbourNovelty
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,6 +44,7 @@ class TriageModel:
         class_weight: str | None = "balanced",
         calibration_folds: int = 3,
         min_class_count: int = 5,
+        novelty_false_alarm_rate: float | None = 0.05,
         progress: bool = False,
     ) -> None:
         self.feature_set = feature_set
@@ -54,6 +56,7 @@ class TriageModel:
         self.class_weight = class_weight
         self.calibration_folds = calibration_folds
         self.min_class_count = min_class_count
+        self.novelty_false_alarm_rate = novelty_false_alarm_rate
         self.progress = progress
 
     @property
@@ -80,7 +83,12 @@ class TriageModel:
             embedding_weight=self.embedding_weight,
             progress=self.progress,
         )
-        X = self.features_.fit_transform(texts)
+        blocks = {name: unit.fit_transform(texts) for name, unit in self.features_.transformer_list}
+        X = self._stack(blocks)
+        self.novelty_: NearestNeighbourNovelty | None = None
+        if self.novelty_false_alarm_rate is not None:
+            self.novelty_ = NearestNeighbourNovelty(false_alarm_rate=self.novelty_false_alarm_rate)
+            self.novelty_.fit(self._representation(blocks))
         self.heads_: dict[str, CalibratedLinearHead] = {}
         self.skipped_heads_: dict[str, str] = {}
         self.excluded_classes_: dict[str, dict[str, int]] = {}
@@ -107,14 +115,35 @@ class TriageModel:
 
         return tqdm(items, desc=desc, unit="head", disable=None)
 
-    def transform(self, texts: Sequence[str]) -> Any:
-        """The shared feature matrix of the texts (computed once for all heads)."""
+    def blocks(self, texts: Sequence[str]) -> dict[str, Any]:
+        """Each feature unit's output for the texts, by unit name (``word``, ``char``, ``embedding``)."""
         if not hasattr(self, "heads_"):
             raise NotFittedError("this TriageModel is not fitted yet; call fit() or load a bundle")
         texts = [str(t) for t in texts]
-        # The units' outputs stacked as FeatureUnion would, without its per-call overhead (hot API path).
-        blocks = [unit.transform(texts) for _, unit in self.features_.transformer_list]
-        return sparse.hstack([sparse.csr_matrix(b) if isinstance(b, np.ndarray) else b for b in blocks], format="csr")
+        return {name: unit.transform(texts) for name, unit in self.features_.transformer_list}
+
+    @staticmethod
+    def _stack(blocks: dict[str, Any]) -> Any:
+        """The units' outputs side by side, as FeatureUnion stacks them, without its per-call overhead."""
+        parts = [sparse.csr_matrix(b) if isinstance(b, np.ndarray) else b for b in blocks.values()]
+        return sparse.hstack(parts, format="csr")
+
+    @staticmethod
+    def _representation(blocks: dict[str, Any]) -> Any:
+        """Where novelty is measured: sentence embeddings when the model has them, else word TF-IDF."""
+        return blocks["embedding"] if "embedding" in blocks else blocks["word"]
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        """The shared feature matrix of the texts (computed once for all heads)."""
+        return self._stack(self.blocks(texts))
+
+    def analyse(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Per-head probabilities and each ticket's novelty score (``None`` without a novelty detector),
+        from one pass over the features."""
+        blocks = self.blocks(texts)
+        novelty = getattr(self, "novelty_", None)
+        scores = novelty.score(self._representation(blocks)) if novelty is not None else None
+        return self.predict_proba(texts, features=self._stack(blocks)), scores
 
     def predict_proba(self, texts: Sequence[str], *, features: Any = None) -> dict[str, np.ndarray]:
         """Per head, calibrated probabilities with columns aligned to ``heads_[head].classes_``."""
