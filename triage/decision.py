@@ -11,6 +11,7 @@ A :class:`Decision` is plain data (pydantic), so the API returns it as is and a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -76,6 +77,8 @@ class Assessment:
     prediction_sets: dict[str, np.ndarray]
     novelty: np.ndarray | None = None
     novelty_threshold: float | None = None
+    urgent_mass: np.ndarray | None = None
+    priority_risk: np.ndarray | None = None
 
     @property
     def unfamiliar(self) -> np.ndarray:
@@ -86,13 +89,42 @@ class Assessment:
 
     @property
     def auto_route(self) -> np.ndarray:
-        return np.logical_and.reduce([*self.confident.values(), ~self.unfamiliar])
+        vetoes = [~self.unfamiliar] + ([~self.priority_risk] if self.priority_risk is not None else [])
+        return np.logical_and.reduce([*self.confident.values(), *vetoes])
+
+
+_PRIORITY_WORDS = {
+    "critical": 0,
+    "urgent": 0,
+    "blocker": 0,
+    "highest": 0,
+    "high": 1,
+    "major": 1,
+    "medium": 2,
+    "normal": 2,
+    "moderate": 2,
+    "low": 3,
+    "minor": 3,
+    "lowest": 4,
+    "trivial": 4,
+}
+
+
+def priority_rank(label: str) -> tuple[int, list[tuple[int, int, str]]]:
+    """Sort key putting the most urgent priority first: "P1" < "P2", "1 - Critical" < "2 - High",
+    "critical" < "high" < "medium" < "low"."""
+    words = [_PRIORITY_WORDS[w] for w in re.findall(r"[a-z]+", label.lower()) if w in _PRIORITY_WORDS]
+    chunks = re.split(r"(\d+)", label.lower())
+    parts = [(0, int(c), "") if c.isdigit() else (1, 0, c) for c in chunks if c]  # numbers before words
+    return (words[0] if words else 99, parts)
 
 
 class Triager:
     """Decisions from a bundle: a head is confident when its top probability reaches the head's threshold
     (bundle manifest, then ``thresholds``, then ``default_threshold``); a ticket is auto-routed only when
-    every head is confident."""
+    every head is confident, the ticket is not unfamiliar, and no rule objects. The priority rule: a
+    priority below the ``priority_top_levels`` most urgent ones is not auto-assigned while their summed
+    probability is at least ``priority_guard`` (under-estimating priority is the costly mistake)."""
 
     def __init__(
         self,
@@ -101,9 +133,19 @@ class Triager:
         thresholds: Mapping[str, float] | None = None,
         default_threshold: float = 0.5,
         set_coverage: float = 0.9,
+        priority_guard: float | None = 0.3,
+        priority_order: Sequence[str] | None = None,
+        priority_top_levels: int = 1,
     ) -> None:
         self.bundle = bundle
         self.set_coverage = set_coverage
+        self.priority_guard = priority_guard
+        self.urgent: list[str] = []
+        if "priority" in bundle.manifest.heads:
+            labels = bundle.manifest.heads["priority"].labels
+            ordered = [p for p in (priority_order or []) if p in labels]
+            ordered += sorted((p for p in labels if p not in ordered), key=priority_rank)
+            self.urgent = ordered[:priority_top_levels]
         self.thresholds = {
             head: float(
                 (thresholds or {}).get(head, info.threshold if info.threshold is not None else default_threshold)
@@ -119,6 +161,9 @@ class Triager:
             thresholds=settings.thresholds,
             default_threshold=settings.default_threshold,
             set_coverage=settings.prediction_set_coverage,
+            priority_guard=settings.priority_guard,
+            priority_order=settings.priority_order,
+            priority_top_levels=settings.priority_top_levels,
         )
 
     @property
@@ -133,7 +178,14 @@ class Triager:
         confident = {head: p.max(axis=1) >= self.thresholds[head] for head, p in probabilities.items()}
         sets = {head: model.heads_[head].prediction_sets(p, self.set_coverage) for head, p in probabilities.items()}
         detector = getattr(model, "novelty_", None)
-        return Assessment(probabilities, confident, sets, novelty, detector.threshold_ if detector else None)
+        assessment = Assessment(probabilities, confident, sets, novelty, detector.threshold_ if detector else None)
+        if self.urgent and self.priority_guard is not None and "priority" in probabilities:
+            proba = probabilities["priority"]
+            urgent = np.isin(model.classes("priority"), self.urgent)
+            assessment.urgent_mass = proba[:, urgent].sum(axis=1)
+            predicted_urgent = urgent[proba.argmax(axis=1)]
+            assessment.priority_risk = ~predicted_urgent & (assessment.urgent_mass >= self.priority_guard)
+        return assessment
 
     def decide(self, texts: Sequence[str]) -> list[Decision]:
         """One decision per (cleaned) ticket text, in order."""
@@ -158,11 +210,20 @@ class Triager:
                     ],
                     prediction_set=[str(c) for c in classes[assessment.prediction_sets[head][i]]],
                 )
-        unfamiliar = assessment.unfamiliar
-        return [
-            self._decision(heads, self._unfamiliar_reason(assessment, i) if unfamiliar[i] else None)
-            for i, heads in enumerate(heads_per_ticket)
-        ]
+        return [self._decision(heads, self._rule_reasons(assessment, i)) for i, heads in enumerate(heads_per_ticket)]
+
+    def _rule_reasons(self, assessment: Assessment, i: int) -> list[Reason]:
+        """The reasons other than confidence that keep ticket ``i`` from being auto-routed."""
+        reasons = []
+        if assessment.unfamiliar[i]:
+            reasons.append(self._unfamiliar_reason(assessment, i))
+        if assessment.priority_risk is not None and assessment.urgent_mass is not None and assessment.priority_risk[i]:
+            message = (
+                f"probability of priority {'/'.join(self.urgent)} is {assessment.urgent_mass[i]:.2f} "
+                f"(>= {self.priority_guard:.2f}): a lower priority is not assigned without review"
+            )
+            reasons.append(Reason(code="priority_risk", head="priority", message=message))
+        return reasons
 
     @staticmethod
     def _unfamiliar_reason(assessment: Assessment, i: int) -> Reason:
@@ -172,8 +233,8 @@ class Triager:
         )
         return Reason(code="unfamiliar", message=message)
 
-    def _decision(self, heads: dict[str, HeadSuggestion], unfamiliar: Reason | None) -> Decision:
-        reasons = [unfamiliar] if unfamiliar else []
+    def _decision(self, heads: dict[str, HeadSuggestion], rule_reasons: list[Reason]) -> Decision:
+        reasons = list(rule_reasons)
         reasons += [
             Reason(
                 code="low_confidence",

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     prediction_set_coverage: float = Field(
         0.9, gt=0.0, lt=1.0, description="Share of tickets whose prediction set holds the true label."
     )
+    priority_guard: float | None = Field(
+        0.3, ge=0.0, le=1.0, description="Defer a lower priority while the most urgent ones are this likely."
+    )
+    priority_order: list[str] = Field(
+        default_factory=list, description='Priority labels, most urgent first (default: natural order, "P1" first).'
+    )
+    priority_top_levels: int = Field(1, ge=1, description="How many of the most urgent priorities the rule guards.")
     thresholds: dict[str, float] = Field(
         default_factory=dict, description='Per-head thresholds over the bundle\'s, e.g. {"priority": 0.7}.'
     )

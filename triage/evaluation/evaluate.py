@@ -64,6 +64,8 @@ def evaluate_triager(triager: Triager, frame: pd.DataFrame) -> dict[str, Any]:
     result["overall"] = {
         "auto_route": auto_route_summary(assessment.auto_route, all_correct),
         "unfamiliar": float(assessment.unfamiliar.mean()) if len(frame) else 0.0,
-        "rule": "auto_route when every head's confidence reaches its threshold and the ticket is not unfamiliar",
+        "priority_risk": float(assessment.priority_risk.mean()) if assessment.priority_risk is not None else None,
+        "rule": "auto_route when every head's confidence reaches its threshold, the ticket is not unfamiliar and "
+        "no lower priority is assigned while the most urgent one is likely",
     }
     return result
