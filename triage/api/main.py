@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
+from threadpoolctl import threadpool_limits
 
 from triage import __version__
 from triage.api.deps import require_api_key
@@ -47,6 +48,9 @@ def create_app(settings: Settings | None = None, *, load_model: bool = True) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One BLAS thread per call: requests are small and run in parallel threads already; multi-threaded
+        # BLAS next to ONNX Runtime's own threads made each request several times slower (benchmarks/README).
+        threadpool_limits(limits=1, user_api="blas")
         if load_model:
             try:
                 triager = await run_in_threadpool(state.load)
