@@ -27,6 +27,7 @@ from triage.evaluation import evaluate_model
 from triage.features import FEATURE_SETS, uses_embeddings
 from triage.features.encoder import cached_encoder
 from triage.models import Bundle, TriageModel, save_bundle
+from triage.models.head import precision_threshold
 from triage.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ class TrainConfig(BaseModel):
     class_weight: str | None = Field("balanced", description="'balanced' or None")
     calibration_folds: int = Field(3, ge=2)
     min_class_count: int = Field(5, ge=2, description="rarer classes are left out of their head")
+    precision_target: float | None = Field(
+        0.95, gt=0.0, lt=1.0, description="auto-routed precision each head must reach (95% confidence); None: 0.5"
+    )
     novelty_false_alarm_rate: float | None = Field(
         0.05, gt=0.0, lt=1.0, description="share of ordinary tickets flagged unfamiliar; None: no novelty check"
     )
@@ -134,6 +138,16 @@ def train(
     ).fit(train_part["text"].tolist(), train_part[heads])
     timings["fit"] = time.perf_counter() - t
 
+    thresholds: dict[str, float | None] = {}
+    if config.precision_target is not None:
+        for head, clf in model.heads_.items():
+            thresholds[head] = precision_threshold(
+                clf.heldout_top_, clf.heldout_correct_, target=config.precision_target
+            )
+            if thresholds[head] is None:
+                logger.warning(
+                    "head %s cannot reach precision %.2f: it is never auto-routed", head, config.precision_target
+                )
     t = time.perf_counter()
     metrics = evaluate_model(model, test_part) if len(test_part) else {}
     timings["evaluate"] = time.perf_counter() - t
@@ -158,6 +172,8 @@ def train(
             metrics=metrics,
             quality=tickets.quality.model_dump(mode="json"),
             training={**training_info, "mlflow_run_id": run.info.run_id if run else None},
+            thresholds=thresholds,
+            precision_target=config.precision_target,
         )
         timings["total"] = time.perf_counter() - started
         if run is not None:

@@ -19,7 +19,7 @@ from enum import StrEnum
 import numpy as np
 from pydantic import BaseModel, Field
 
-from triage.models.bundle import Bundle
+from triage.models.bundle import Bundle, HeadInfo
 from triage.settings import Settings
 
 N_ALTERNATIVES = 3
@@ -147,11 +147,24 @@ class Triager:
             ordered += sorted((p for p in labels if p not in ordered), key=priority_rank)
             self.urgent = ordered[:priority_top_levels]
         self.thresholds = {
-            head: float(
-                (thresholds or {}).get(head, info.threshold if info.threshold is not None else default_threshold)
-            )
+            head: self._threshold(info, (thresholds or {}).get(head), default_threshold)
             for head, info in bundle.manifest.heads.items()
         }
+
+    @staticmethod
+    def _threshold(info: HeadInfo, override: float | None, default: float) -> float:
+        """Settings override the bundle; a bundle threshold chosen for a precision target that no threshold
+        reached means "never auto-route" (infinity); bundles without one use ``default``."""
+        if override is not None:
+            return float(override)
+        if info.threshold is not None:
+            return float(info.threshold)
+        return float("inf") if info.precision_target is not None else default
+
+    def public_threshold(self, head: str) -> float | None:
+        """The threshold as reported to people and machines: ``None`` when the head is never auto-routed."""
+        threshold = self.thresholds[head]
+        return None if threshold == float("inf") else threshold
 
     @classmethod
     def from_settings(cls, bundle: Bundle, settings: Settings) -> Triager:
@@ -203,7 +216,7 @@ class Triager:
                 heads_per_ticket[i][head] = HeadSuggestion(
                     label=str(classes[ranked[0]]),
                     confidence=round(top, 4),
-                    threshold=threshold,
+                    threshold=min(threshold, 1.0),
                     confident=bool(assessment.confident[head][i]),
                     alternatives=[
                         Alternative(label=str(classes[j]), confidence=round(float(proba[i, j]), 4)) for j in ranked[1:]
@@ -239,7 +252,9 @@ class Triager:
             Reason(
                 code="low_confidence",
                 head=head,
-                message=f"{head} confidence {s.confidence:.2f} is below the threshold {s.threshold:.2f}",
+                message=f"{head} confidence {s.confidence:.2f} is below the threshold {s.threshold:.2f}"
+                if self.thresholds[head] != float("inf")
+                else f"{head} cannot reach its precision target on held-out tickets: never auto-routed",
             )
             for head, s in heads.items()
             if not s.confident

@@ -58,7 +58,8 @@ def test_model_endpoint_describes_the_served_bundle(client: TestClient) -> None:
     body = client.get("/v1/model").json()
     assert set(body["heads"]) == {"category", "priority", "tier"}
     assert body["heads"]["tier"]["labels"] == ["L1", "L2", "L3"]
-    assert body["heads"]["category"]["threshold"] == 0.5
+    assert body["heads"]["category"]["precision_target"] == 0.95
+    assert body["heads"]["category"]["threshold"] is None or 0 < body["heads"]["category"]["threshold"] < 1
     assert body["metrics"]["category"]["accuracy"] > 0
 
 

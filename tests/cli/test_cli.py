@@ -27,7 +27,12 @@ def test_evaluate_writes_metrics_per_head(trained_bundle: Path, small_export: Pa
         some_class = next(iter(metrics[head]["per_class"].values()))
         assert set(some_class) == {"precision", "recall", "f1", "support"}
         auto = metrics[head]["auto_route"]
-        assert 0 < auto["coverage"] <= 1 and auto["threshold"] == 0.5
+        manifest = json.loads((trained_bundle / "manifest.json").read_text())["heads"][head]
+        assert auto["threshold"] == manifest["threshold"] and manifest["precision_target"] == 0.95
+        if auto["threshold"] is None:  # the head cannot reach its precision target: never auto-routed
+            assert auto["coverage"] == 0
+        else:
+            assert 0 < auto["coverage"] <= 1 and auto["precision"] >= 0.9
         assert 0 <= metrics[head]["risk_coverage"]["aurc"] <= 1
         sets = metrics[head]["prediction_set"]
         assert sets["target_coverage"] == 0.9 and sets["mean_size"] >= 1

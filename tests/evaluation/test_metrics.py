@@ -32,7 +32,7 @@ def test_unseen_labels_are_counted_and_their_deferral_measured(trained_bundle: P
             "category": ["printer", "vpn", "coffee"],
         }
     )
-    triager = Triager(load_bundle(trained_bundle), default_threshold=0.99)
+    triager = Triager(load_bundle(trained_bundle), thresholds={"category": 0.99})
     report = evaluate_triager(triager, frame)["category"]
     assert report["unknown_label"] == {"n": 1, "deferred": 1.0}
     assert report["auto_route"]["threshold"] == 0.99

@@ -3,7 +3,7 @@ import pytest
 
 from triage.evaluation import expected_calibration_error
 from triage.models import CalibratedLinearHead
-from triage.models.head import conformal_quantile
+from triage.models.head import conformal_quantile, precision_threshold
 
 
 def blobs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -66,3 +66,13 @@ def test_prediction_sets_reach_their_coverage_on_new_tickets(coverage: float) ->
 def test_too_few_calibration_tickets_give_every_label() -> None:
     assert conformal_quantile(np.array([0.1, 0.2]), 0.95) == 1.0
     assert conformal_quantile(np.linspace(0, 1, 101), 0.9) == pytest.approx(0.91)  # the 92nd of 101 scores
+
+
+def test_precision_threshold_reaches_the_target_with_confidence() -> None:
+    rng = np.random.default_rng(0)
+    top = rng.uniform(0.3, 1.0, 20_000)
+    correct = rng.uniform(size=top.size) < top  # calibrated: precision above t is (1 + t) / 2
+    threshold = precision_threshold(top, correct, target=0.9)
+    assert threshold is not None and 0.8 <= threshold <= 0.86
+    assert correct[top >= threshold].mean() >= 0.9
+    assert precision_threshold(top[:40], correct[:40], target=0.99) is None  # too few tickets to certify

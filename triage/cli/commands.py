@@ -64,6 +64,9 @@ def train(
     holdout: Annotated[float, typer.Option(help="Share held out for test metrics (0: train on all).")] = 0.2,
     embedding_model: Annotated[str | None, typer.Option(help="Sentence-transformer name or folder.")] = None,
     min_class_count: Annotated[int, typer.Option(help="Rarer classes are left out of their head.")] = 5,
+    precision_target: Annotated[
+        float, typer.Option(help="Precision each head's auto-routed tickets must reach (0: fixed threshold 0.5).")
+    ] = 0.95,
     novelty_false_alarm: Annotated[
         float, typer.Option(help="Share of ordinary tickets flagged unfamiliar (0: no novelty check).")
     ] = 0.05,
@@ -80,6 +83,7 @@ def train(
         embedding_model=embedding_model,
         min_class_count=min_class_count,
         novelty_false_alarm_rate=novelty_false_alarm or None,
+        precision_target=precision_target or None,
         quantize=not no_quantize,
         mlflow=not no_mlflow,
     )

@@ -49,7 +49,7 @@ def evaluate_triager(triager: Triager, frame: pd.DataFrame) -> dict[str, Any]:
         predicted = model.classes(head)[p[labelled].argmax(axis=1)].astype(str)
         correct = predicted == truth
         confident = assessment.confident[head][labelled]
-        report["auto_route"] = {**auto_route_summary(confident, correct), "threshold": triager.thresholds[head]}
+        report["auto_route"] = {**auto_route_summary(confident, correct), "threshold": triager.public_threshold(head)}
         report["risk_coverage"] = risk_coverage(p[labelled].max(axis=1), correct)
         classes = model.classes(head).astype(str)
         unknown = ~np.isin(truth, classes)

@@ -43,6 +43,9 @@ class HeadInfo(BaseModel):
     n_train: int
     excluded_classes: dict[str, int] = Field(default_factory=dict)
     threshold: float | None = None
+    precision_target: float | None = Field(
+        None, description="set: threshold was chosen for this precision; a null threshold means never auto-route"
+    )
     metrics: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -128,7 +131,8 @@ def save_bundle(
     metrics: dict[str, Any] | None = None,
     training: dict[str, Any] | None = None,
     quality: dict[str, Any] | None = None,
-    thresholds: dict[str, float] | None = None,
+    thresholds: dict[str, float | None] | None = None,
+    precision_target: float | None = None,
 ) -> Bundle:
     """Write ``model`` as a bundle directory (replacing one that is there) and return it loaded."""
     out = Path(out_dir)
@@ -166,6 +170,7 @@ def save_bundle(
                 n_train=int(clf.n_train_),
                 excluded_classes=model.excluded_classes_.get(head, {}),
                 threshold=(thresholds or {}).get(head),
+                precision_target=precision_target if thresholds else None,
                 metrics=(metrics or {}).get(head, {}),
             )
             for head, clf in model.heads_.items()

@@ -37,6 +37,26 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return math.exp(float(minimize_scalar(log_loss, bounds=(-5.0, 5.0), method="bounded").x))
 
 
+def precision_threshold(
+    top: np.ndarray, correct: np.ndarray, *, target: float, confidence: float = 0.95, grid: int = 50
+) -> float | None:
+    """The lowest confidence threshold whose auto-routed tickets reach precision ``target`` with statistical
+    ``confidence``: the one-sided Clopper-Pearson lower bound of the precision among held-out tickets at or
+    above the threshold must reach the target. Thresholds are tried on a fixed grid with a Bonferroni
+    correction, so the guarantee holds for the one chosen. ``None`` when no threshold reaches the target."""
+    from scipy.stats import beta
+
+    alpha = (1.0 - confidence) / grid
+    best = None
+    for t in np.linspace(1.0, 0.0, grid, endpoint=False)[::-1]:  # ascending: lowest threshold first
+        routed = top >= t
+        n, k = int(routed.sum()), int(correct[routed].sum())
+        if n and k and beta.ppf(alpha, k, n - k + 1) >= target:
+            best = float(t)
+            break
+    return best
+
+
 def conformal_quantile(scores: np.ndarray, coverage: float) -> float:
     """Split-conformal threshold: the ``ceil((n+1) * coverage) / n`` empirical quantile of the calibration
     non-conformity scores (1 means "every label", when there are too few scores for that coverage)."""
@@ -110,6 +130,9 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         self.beta_ = fit_temperature(held_out[calibration], y_index[calibration])
         proba = softmax(self.beta_ * held_out[conformal])
         self.conformal_scores_ = np.sort(1.0 - proba[np.arange(len(conformal)), y_index[conformal]])
+        # The same held-out half, kept compactly for choosing thresholds: top probability and correctness.
+        self.heldout_top_ = proba.max(axis=1).astype(np.float32)
+        self.heldout_correct_ = proba.argmax(axis=1) == y_index[conformal]
         self.estimator_ = self._base().fit(X, y)
         self.classes_ = self.estimator_.classes_
         self.n_train_ = len(y)

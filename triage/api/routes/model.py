@@ -23,7 +23,8 @@ def model_info(triager: Triager) -> ModelInfo:
         heads={
             head: {
                 "labels": info.labels,
-                "threshold": triager.thresholds[head],
+                "threshold": triager.public_threshold(head),
+                "precision_target": info.precision_target,
                 "n_train": info.n_train,
                 "excluded_classes": info.excluded_classes,
             }
