@@ -151,10 +151,10 @@ def predict(
     )
     tickets.quality.render()
     assessment = triager.assess(tickets.frame["text"].tolist())
-    columns: dict[str, object] = {"id": tickets.frame["id"].to_numpy()}
-    for head, proba in assessment.probabilities.items():
-        columns[head] = triager.bundle.model.classes(head)[proba.argmax(axis=1)]
-        columns[f"{head}_confidence"] = proba.max(axis=1)
+    columns: dict[str, object] = {
+        "id": tickets.frame["id"].to_numpy(),
+        **triager.bundle.model.label_columns(assessment.probabilities),
+    }
     columns["decision"] = np.where(assessment.auto_route, "auto_route", "needs_review")
     predictions = pd.DataFrame(columns)
     out_file.parent.mkdir(parents=True, exist_ok=True)

@@ -57,12 +57,13 @@ def precision_threshold(
     return best
 
 
-def conformal_quantile(scores: np.ndarray, coverage: float) -> float:
+def conformal_quantile(sorted_scores: np.ndarray, coverage: float) -> float:
     """Split-conformal threshold: the ``ceil((n+1) * coverage) / n`` empirical quantile of the calibration
-    non-conformity scores (1 means "every label", when there are too few scores for that coverage)."""
-    n = len(scores)
+    non-conformity scores, given in ascending order (they are sorted once at fit, not per request);
+    1 means "every label", when there are too few scores for that coverage."""
+    n = len(sorted_scores)
     rank = math.ceil((n + 1) * coverage)
-    return 1.0 if rank > n else float(np.sort(scores)[rank - 1])
+    return 1.0 if rank > n else float(sorted_scores[rank - 1])
 
 
 class CalibratedLinearHead(ClassifierMixin, BaseEstimator):

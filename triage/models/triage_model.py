@@ -154,18 +154,16 @@ class TriageModel:
         """The labels of one head, in the column order of its probabilities."""
         return self.heads_[head].classes_
 
+    def label_columns(self, probabilities: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per head, the ``HEAD`` (best label) and ``HEAD_confidence`` columns of given probabilities."""
+        columns: dict[str, np.ndarray] = {}
+        for head, proba in probabilities.items():
+            columns[head] = self.classes(head)[proba.argmax(axis=1)]
+            columns[f"{head}_confidence"] = proba.max(axis=1)
+        return columns
+
     def predict(self, texts: Sequence[str]) -> pd.DataFrame:
         """One row per text with, per head, ``HEAD`` (label) and ``HEAD_confidence``."""
         import pandas as pd
 
-        out: dict[str, Any] = {}
-        for head, proba in self.predict_proba(texts).items():
-            best = proba.argmax(axis=1)
-            out[head] = self.classes(head)[best]
-            out[f"{head}_confidence"] = proba[np.arange(len(best)), best]
-        return pd.DataFrame(out)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["cache_path"] = None  # a path of the training machine; bundles carry no cache
-        return state
+        return pd.DataFrame(self.label_columns(self.predict_proba(texts)))
