@@ -40,3 +40,80 @@ def test_a_lower_priority_is_not_auto_assigned_while_the_top_one_is_likely(train
     assert not relaxed.assess(texts).priority_risk.any()
     off = Triager(bundle, priority_guard=None).assess(texts)
     assert off.priority_risk is None and np.array_equal(off.auto_route, off.auto_route & ~off.unfamiliar)
+
+
+TEXTS = [
+    "printer jam on floor 2, whole team blocked",
+    "password reset please",
+    "VPN keeps dropping when I work from home",
+    "new laptop for the intern starting monday",
+    "database server not responding, payroll run failing",
+]
+
+
+def test_each_predicted_class_uses_its_own_threshold(trained_bundle: Path) -> None:
+    from triage.models.bundle import ClassThresholdInfo
+
+    bundle = load_bundle(trained_bundle)
+    info = bundle.manifest.heads["category"]
+    predicted = bundle.model.classes("category")[Triager(bundle).assess(TEXTS).probabilities["category"].argmax(1)]
+    refused = str(predicted[0])
+    info.class_thresholds = {
+        label: ClassThresholdInfo(threshold=None if label == refused else 0.0, source="test", n_heldout=0)
+        for label in info.labels
+    }
+    triager = Triager(bundle)
+    confident = triager.assess(TEXTS).confident["category"]
+    assert (confident == (predicted != refused)).all()
+    decision = triager.decide(TEXTS[:1])[0]
+    assert decision.heads["category"].threshold == 1.0 and not decision.heads["category"].confident
+    assert any(r.code == "low_confidence" and "never auto-routed" in r.message for r in decision.reasons)
+    # a setting for the whole head overrides the bundle's per-class thresholds
+    assert Triager(bundle, thresholds={"category": 0.0}).assess(TEXTS).confident["category"].all()
+
+
+def test_tier_rule_defers_when_another_tier_costs_less_in_expectation(trained_bundle: Path) -> None:
+    bundle = load_bundle(trained_bundle)
+    tiers = list(bundle.model.classes("tier"))
+    assert tiers == ["L1", "L2", "L3"]
+    triager = Triager(bundle, tier_under_cost=5.0, tier_over_cost=1.0)
+    assessment = triager.assess(TEXTS * 20)
+    p = assessment.probabilities["tier"]
+
+    def cost(true: int, routed: int) -> float:  # 5 per line too low (bounces back), 1 per line too high
+        return 5.0 * (true - routed) if true > routed else float(routed - true)
+
+    costs = np.array([[sum(row[i] * cost(i, j) for i in range(3)) for j in range(3)] for row in p])
+    assert np.allclose(assessment.tier_cost, costs)
+    assert (assessment.tier_risk == (costs.argmin(1) != p.argmax(1))).all()
+    assert not assessment.auto_route[assessment.tier_risk].any()
+    # costly under-routing: a lower tier is only ever questioned in favour of a higher one
+    assert (costs.argmin(1)[assessment.tier_risk] > p.argmax(1)[assessment.tier_risk]).all()
+    # when routing too low costs nothing, the cheaper tier is never a higher one
+    cheap_under = Triager(bundle, tier_under_cost=0.0, tier_over_cost=1.0).assess(TEXTS)
+    assert (cheap_under.tier_cost.argmin(1) <= cheap_under.probabilities["tier"].argmax(1)).all()
+    assert Triager(bundle, tier_under_cost=None).assess(TEXTS).tier_risk is None
+
+
+def test_tier_risk_is_a_listed_reason(trained_bundle: Path) -> None:
+    bundle = load_bundle(trained_bundle)
+    triager = Triager(bundle, tier_under_cost=1000.0)  # any chance of a higher tier outweighs the rest
+    assessment = triager.assess(TEXTS)
+    assert assessment.tier_risk.any()
+    for decision, risky in zip(triager.decide(TEXTS), assessment.tier_risk, strict=True):
+        reasons = [r for r in decision.reasons if r.code == "tier_risk"]
+        assert bool(reasons) == bool(risky)
+        if reasons:
+            assert reasons[0].head == "tier" and "bounces back" in reasons[0].message
+            assert decision.outcome == "needs_review"
+
+
+def test_tier_order_can_be_configured() -> None:
+    from triage.decision import _ordered
+
+    assert _ordered(["L3", "L1", "L2"], None) == ["L1", "L2", "L3"]
+    assert _ordered(["service desk", "network team", "dba"], ["service desk", "network team"]) == [
+        "service desk",
+        "network team",
+        "dba",
+    ]

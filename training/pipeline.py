@@ -27,7 +27,8 @@ from triage.evaluation import evaluate_model
 from triage.features import FEATURE_SETS, uses_embeddings
 from triage.features.encoder import cached_encoder
 from triage.models import Bundle, TriageModel, save_bundle
-from triage.models.head import precision_threshold
+from triage.models.bundle import ClassThresholdInfo
+from triage.models.head import class_thresholds, precision_threshold
 from triage.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,10 @@ class TrainConfig(BaseModel):
     calibration_folds: int = Field(3, ge=2)
     min_class_count: int = Field(5, ge=2, description="rarer classes are left out of their head")
     precision_target: float | None = Field(
-        0.95, gt=0.0, lt=1.0, description="auto-routed precision each head must reach (95% confidence); None: 0.5"
+        0.95, gt=0.0, lt=1.0, description="auto-routed precision each class must reach (95% confidence); None: 0.5"
+    )
+    precision_targets: dict[str, float] = Field(
+        default_factory=dict, description="per-head targets overriding precision_target, e.g. {'priority': 0.9}"
     )
     novelty_false_alarm_rate: float | None = Field(
         0.05, gt=0.0, lt=1.0, description="share of ordinary tickets flagged unfamiliar; None: no novelty check"
@@ -74,6 +78,49 @@ def fingerprint(frame: pd.DataFrame, heads: Sequence[str]) -> str:
     """SHA-256 of the tickets' texts and labels, independent of row order."""
     hashed = pd.util.hash_pandas_object(frame[["text", *heads]].fillna(""), index=False).sort_values()
     return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
+
+
+def choose_thresholds(
+    model: TriageModel, config: TrainConfig
+) -> tuple[dict[str, float], dict[str, float | None], dict[str, dict[str, ClassThresholdInfo]]]:
+    """Per head, the precision target, the pooled threshold and one threshold per class, from the held-out
+    tickets of each head (never the test split); logs the classes that are never auto-routed."""
+    targets: dict[str, float] = {}
+    thresholds: dict[str, float | None] = {}
+    per_class: dict[str, dict[str, ClassThresholdInfo]] = {}
+    for head, clf in model.heads_.items():
+        target = config.precision_targets.get(head, config.precision_target)
+        if target is None:
+            continue
+        targets[head] = target
+        thresholds[head] = precision_threshold(clf.heldout_top_, clf.heldout_correct_, target=target)
+        chosen = class_thresholds(
+            clf.heldout_top_,
+            clf.heldout_pred_,
+            clf.heldout_correct_,
+            len(clf.classes_),
+            target=target,
+            head_threshold=thresholds[head],
+        )
+        per_class[head] = {
+            str(label): ClassThresholdInfo(threshold=c.threshold, source=c.source, n_heldout=c.n_heldout)
+            for label, c in zip(clf.classes_, chosen, strict=True)
+        }
+        sources = pd.Series([c.source for c in chosen]).value_counts().to_dict()
+        never = [label for label, c in per_class[head].items() if c.threshold is None]
+        logger.info("head %s, precision target %.2f: thresholds per class %s", head, target, sources)
+        if never:
+            logger.warning(
+                "head %s: %d class(es) cannot reach precision %.2f and are never auto-routed: %s",
+                head,
+                len(never),
+                target,
+                ", ".join(never),
+            )
+    unknown = set(config.precision_targets) - set(model.heads_)
+    if unknown:
+        logger.warning("precision targets for heads that were not trained: %s", ", ".join(sorted(unknown)))
+    return targets, thresholds, per_class
 
 
 def train(
@@ -138,16 +185,7 @@ def train(
     ).fit(train_part["text"].tolist(), train_part[heads])
     timings["fit"] = time.perf_counter() - t
 
-    thresholds: dict[str, float | None] = {}
-    if config.precision_target is not None:
-        for head, clf in model.heads_.items():
-            thresholds[head] = precision_threshold(
-                clf.heldout_top_, clf.heldout_correct_, target=config.precision_target
-            )
-            if thresholds[head] is None:
-                logger.warning(
-                    "head %s cannot reach precision %.2f: it is never auto-routed", head, config.precision_target
-                )
+    targets, thresholds, per_class = choose_thresholds(model, config)
     t = time.perf_counter()
     metrics = evaluate_model(model, test_part) if len(test_part) else {}
     timings["evaluate"] = time.perf_counter() - t
@@ -173,7 +211,8 @@ def train(
             quality=tickets.quality.model_dump(mode="json"),
             training={**training_info, "mlflow_run_id": run.info.run_id if run else None},
             thresholds=thresholds,
-            precision_target=config.precision_target,
+            precision_targets=targets,
+            class_thresholds=per_class,
         )
         timings["total"] = time.perf_counter() - started
         if run is not None:

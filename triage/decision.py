@@ -79,6 +79,8 @@ class Assessment:
     novelty_threshold: float | None = None
     urgent_mass: np.ndarray | None = None
     priority_risk: np.ndarray | None = None
+    tier_cost: np.ndarray | None = None
+    tier_risk: np.ndarray | None = None
 
     @property
     def unfamiliar(self) -> np.ndarray:
@@ -89,7 +91,7 @@ class Assessment:
 
     @property
     def auto_route(self) -> np.ndarray:
-        vetoes = [~self.unfamiliar] + ([~self.priority_risk] if self.priority_risk is not None else [])
+        vetoes = [~self.unfamiliar] + [~risk for risk in (self.priority_risk, self.tier_risk) if risk is not None]
         return np.logical_and.reduce([*self.confident.values(), *vetoes])
 
 
@@ -110,6 +112,12 @@ _PRIORITY_WORDS = {
 }
 
 
+def _ordered(labels: Sequence[str], configured: Sequence[str] | None) -> list[str]:
+    """Labels in the configured order, the others after them in natural order ("P1" < "P2", "L1" < "L2")."""
+    ordered = [label for label in (configured or []) if label in labels]
+    return ordered + sorted((label for label in labels if label not in ordered), key=priority_rank)
+
+
 def priority_rank(label: str) -> tuple[int, list[tuple[int, int, str]]]:
     """Sort key putting the most urgent priority first: "P1" < "P2", "1 - Critical" < "2 - High",
     "critical" < "high" < "medium" < "low"."""
@@ -120,11 +128,16 @@ def priority_rank(label: str) -> tuple[int, list[tuple[int, int, str]]]:
 
 
 class Triager:
-    """Decisions from a bundle: a head is confident when its top probability reaches the head's threshold
-    (bundle manifest, then ``thresholds``, then ``default_threshold``); a ticket is auto-routed only when
-    every head is confident, the ticket is not unfamiliar, and no rule objects. The priority rule: a
-    priority below the ``priority_top_levels`` most urgent ones is not auto-assigned while their summed
-    probability is at least ``priority_guard`` (under-estimating priority is the costly mistake)."""
+    """Decisions from a bundle: a head is confident when its top probability reaches the threshold of the
+    predicted label (``thresholds`` per head from settings, else the bundle's per-class thresholds, else its
+    head threshold, else ``default_threshold``); a ticket is auto-routed only when every head is confident,
+    the ticket is not unfamiliar, and no rule objects.
+
+    Rules (each a reason code): ``priority_risk``, a priority below the ``priority_top_levels`` most urgent
+    ones is not auto-assigned while their summed probability is at least ``priority_guard`` (under-estimating
+    priority is the costly mistake); ``tier_risk``, the most likely tier is not auto-assigned when another
+    tier has a lower expected cost, routing ``k`` lines too low costing ``k * tier_under_cost`` (the ticket
+    bounces back) and ``k`` lines too high ``k * tier_over_cost`` (experts' time)."""
 
     def __init__(
         self,
@@ -136,30 +149,54 @@ class Triager:
         priority_guard: float | None = 0.3,
         priority_order: Sequence[str] | None = None,
         priority_top_levels: int = 1,
+        tier_order: Sequence[str] | None = None,
+        tier_under_cost: float | None = 2.0,
+        tier_over_cost: float = 1.0,
     ) -> None:
         self.bundle = bundle
+        self.default_threshold = default_threshold
         self.set_coverage = set_coverage
         self.priority_guard = priority_guard
         self.urgent: list[str] = []
-        if "priority" in bundle.manifest.heads:
-            labels = bundle.manifest.heads["priority"].labels
-            ordered = [p for p in (priority_order or []) if p in labels]
-            ordered += sorted((p for p in labels if p not in ordered), key=priority_rank)
-            self.urgent = ordered[:priority_top_levels]
+        heads = bundle.manifest.heads
+        if "priority" in heads:
+            self.urgent = _ordered(heads["priority"].labels, priority_order)[:priority_top_levels]
+        self.tier_under_cost, self.tier_over_cost = tier_under_cost, tier_over_cost
+        self.tier_costs: np.ndarray | None = None  # [true tier, routed tier], columns in the head's label order
+        if "tier" in heads and tier_under_cost is not None:
+            labels = heads["tier"].labels
+            line = np.array([_ordered(labels, tier_order).index(t) for t in labels])
+            gap = line[None, :] - line[:, None]  # routed line minus needed line
+            self.tier_costs = np.where(gap < 0, -gap * tier_under_cost, gap * tier_over_cost).astype(float)
         self.thresholds = {
             head: self._threshold(info, (thresholds or {}).get(head), default_threshold)
+            for head, info in bundle.manifest.heads.items()
+        }
+        self.class_thresholds = {
+            head: self._class_thresholds(info, (thresholds or {}).get(head), self.thresholds[head])
             for head, info in bundle.manifest.heads.items()
         }
 
     @staticmethod
     def _threshold(info: HeadInfo, override: float | None, default: float) -> float:
-        """Settings override the bundle; a bundle threshold chosen for a precision target that no threshold
-        reached means "never auto-route" (infinity); bundles without one use ``default``."""
+        """The head's threshold: settings override the bundle; a bundle threshold chosen for a precision
+        target that no threshold reached means "never auto-route" (infinity); bundles without one use
+        ``default``."""
         if override is not None:
             return float(override)
         if info.threshold is not None:
             return float(info.threshold)
         return float("inf") if info.precision_target is not None else default
+
+    @staticmethod
+    def _class_thresholds(info: HeadInfo, override: float | None, head_threshold: float) -> np.ndarray:
+        """One threshold per label (column order of the head's probabilities): the bundle's per-class
+        thresholds (infinity for a class never auto-routed), unless a setting overrides the whole head."""
+        if override is not None or not info.class_thresholds:
+            return np.full(len(info.labels), head_threshold)
+        return np.array(
+            [t if (t := info.class_thresholds[label].threshold) is not None else float("inf") for label in info.labels]
+        )
 
     def public_threshold(self, head: str) -> float | None:
         """The threshold as reported to people and machines: ``None`` when the head is never auto-routed."""
@@ -177,6 +214,9 @@ class Triager:
             priority_guard=settings.priority_guard,
             priority_order=settings.priority_order,
             priority_top_levels=settings.priority_top_levels,
+            tier_order=settings.tier_order,
+            tier_under_cost=settings.tier_under_cost,
+            tier_over_cost=settings.tier_over_cost,
         )
 
     @property
@@ -188,7 +228,9 @@ class Triager:
         :meth:`decide` (the API) and evaluation use it, so what is measured is what is served."""
         model = self.bundle.model
         probabilities, novelty = model.analyse(list(texts))
-        confident = {head: p.max(axis=1) >= self.thresholds[head] for head, p in probabilities.items()}
+        confident = {
+            head: p.max(axis=1) >= self.class_thresholds[head][p.argmax(axis=1)] for head, p in probabilities.items()
+        }
         sets = {head: model.heads_[head].prediction_sets(p, self.set_coverage) for head, p in probabilities.items()}
         detector = getattr(model, "novelty_", None)
         assessment = Assessment(probabilities, confident, sets, novelty, detector.threshold_ if detector else None)
@@ -198,6 +240,10 @@ class Triager:
             assessment.urgent_mass = proba[:, urgent].sum(axis=1)
             predicted_urgent = urgent[proba.argmax(axis=1)]
             assessment.priority_risk = ~predicted_urgent & (assessment.urgent_mass >= self.priority_guard)
+        if self.tier_costs is not None and "tier" in probabilities:
+            proba = probabilities["tier"]
+            assessment.tier_cost = proba @ self.tier_costs  # expected cost of routing to each tier
+            assessment.tier_risk = assessment.tier_cost.argmin(axis=1) != proba.argmax(axis=1)
         return assessment
 
     def decide(self, texts: Sequence[str]) -> list[Decision]:
@@ -210,13 +256,13 @@ class Triager:
         for head, proba in assessment.probabilities.items():
             classes = model.classes(head)
             order = np.argsort(-proba, axis=1)[:, : N_ALTERNATIVES + 1]
-            threshold = self.thresholds[head]
+            thresholds = self.class_thresholds[head]
             for i, ranked in enumerate(order):
                 top = float(proba[i, ranked[0]])
                 heads_per_ticket[i][head] = HeadSuggestion(
                     label=str(classes[ranked[0]]),
                     confidence=round(top, 4),
-                    threshold=min(threshold, 1.0),
+                    threshold=min(float(thresholds[ranked[0]]), 1.0),
                     confident=bool(assessment.confident[head][i]),
                     alternatives=[
                         Alternative(label=str(classes[j]), confidence=round(float(proba[i, j]), 4)) for j in ranked[1:]
@@ -236,6 +282,16 @@ class Triager:
                 f"(>= {self.priority_guard:.2f}): a lower priority is not assigned without review"
             )
             reasons.append(Reason(code="priority_risk", head="priority", message=message))
+        if assessment.tier_risk is not None and assessment.tier_cost is not None and assessment.tier_risk[i]:
+            cost = assessment.tier_cost[i]
+            tiers = self.bundle.model.classes("tier")
+            likely, cheapest = int(assessment.probabilities["tier"][i].argmax()), int(cost.argmin())
+            message = (
+                f"routing to the most likely tier {tiers[likely]} has expected cost {cost[likely]:.2f}, more than "
+                f"{tiers[cheapest]} ({cost[cheapest]:.2f}); cost per line {self.tier_under_cost:g} below the needed "
+                f"tier (bounces back), {self.tier_over_cost:g} above it (experts' time)"
+            )
+            reasons.append(Reason(code="tier_risk", head="tier", message=message))
         return reasons
 
     @staticmethod
@@ -252,9 +308,9 @@ class Triager:
             Reason(
                 code="low_confidence",
                 head=head,
-                message=f"{head} confidence {s.confidence:.2f} is below the threshold {s.threshold:.2f}"
-                if self.thresholds[head] != float("inf")
-                else f"{head} cannot reach its precision target on held-out tickets: never auto-routed",
+                message=f"{head} confidence {s.confidence:.2f} in {s.label!r} is below its threshold {s.threshold:.2f}"
+                if s.threshold < 1.0 or s.confidence >= 1.0
+                else f"{head} {s.label!r} does not reach its precision target on held-out tickets: never auto-routed",
             )
             for head, s in heads.items()
             if not s.confident

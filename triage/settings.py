@@ -51,6 +51,15 @@ class Settings(BaseSettings):
         default_factory=list, description='Priority labels, most urgent first (default: natural order, "P1" first).'
     )
     priority_top_levels: int = Field(1, ge=1, description="How many of the most urgent priorities the rule guards.")
+    tier_order: list[str] = Field(
+        default_factory=list, description='Tier labels, first line first (default: natural order, "L1" first).'
+    )
+    tier_under_cost: float | None = Field(
+        2.0,
+        ge=0.0,
+        description="Cost per line of routing below the needed tier (the ticket bounces back); unset: no tier rule.",
+    )
+    tier_over_cost: float = Field(1.0, ge=0.0, description="Cost per line of routing above it (experts' time).")
     thresholds: dict[str, float] = Field(
         default_factory=dict, description='Per-head thresholds over the bundle\'s, e.g. {"priority": 0.7}.'
     )

@@ -60,6 +60,9 @@ def test_model_endpoint_describes_the_served_bundle(client: TestClient) -> None:
     assert body["heads"]["tier"]["labels"] == ["L1", "L2", "L3"]
     assert body["heads"]["category"]["precision_target"] == 0.95
     assert body["heads"]["category"]["threshold"] is None or 0 < body["heads"]["category"]["threshold"] < 1
+    class_thresholds = body["heads"]["tier"]["class_thresholds"]
+    assert set(class_thresholds) == {"L1", "L2", "L3"}
+    assert all(t is None or 0 <= t < 1 for t in class_thresholds.values())
     assert body["metrics"]["category"]["accuracy"] > 0
 
 

@@ -28,7 +28,13 @@ def test_evaluate_writes_metrics_per_head(trained_bundle: Path, small_export: Pa
         assert set(some_class) == {"precision", "recall", "f1", "support"}
         auto = metrics[head]["auto_route"]
         manifest = json.loads((trained_bundle / "manifest.json").read_text())["heads"][head]
-        assert auto["threshold"] == manifest["threshold"] and manifest["precision_target"] == 0.95
+        assert auto["threshold"] == manifest["threshold"] and manifest["precision_target"] == auto["target"] == 0.95
+        per_class = metrics[head]["per_class_auto_route"]
+        assert set(per_class) == set(manifest["labels"])
+        for label, row in per_class.items():
+            assert row["threshold"] == manifest["class_thresholds"][label]["threshold"]
+            if row["threshold"] is None:
+                assert row["coverage"] == 0
         if auto["threshold"] is None:  # the head cannot reach its precision target: never auto-routed
             assert auto["coverage"] == 0
         else:
@@ -39,7 +45,10 @@ def test_evaluate_writes_metrics_per_head(trained_bundle: Path, small_export: Pa
         assert sets["coverage"] >= 0.85  # conformal sets reach their coverage on tickets like the training ones
     assert 0 <= metrics["overall"]["unfamiliar"] < 0.2  # mostly tickets like the training ones
     overall = metrics["overall"]["auto_route"]
-    assert overall["n"] == 900
+    assert overall["n"] == 900 and overall["target"] == 0.95
+    assert 0 <= metrics["overall"]["tier_risk"] <= 1
+    baseline = metrics["overall"]["global_threshold"]  # the old single-threshold policy, side by side
+    assert baseline["threshold"] == 0.5 and baseline["n"] == 900 and baseline["unknown_label_deferred"] is None
     assert overall["coverage"] <= min(metrics[h]["auto_route"]["coverage"] for h in ("category", "priority", "tier"))
 
 
@@ -129,3 +138,17 @@ def test_loading_a_tampered_bundle_exits_2(
         main()
     assert exit_info.value.code == 2
     assert "checksum mismatch" in capsys.readouterr().err
+
+
+def test_precision_targets_per_head_and_bad_values() -> None:
+    from triage.cli.commands import _precision_targets
+
+    assert _precision_targets([]) == {"precision_target": 0.95, "precision_targets": {}}
+    assert _precision_targets(["0.9", "priority=0.8"]) == {
+        "precision_target": 0.9,
+        "precision_targets": {"priority": 0.8},
+    }
+    assert _precision_targets(["0"])["precision_target"] is None  # no target: fixed threshold
+    for bad, problem in [("colour=0.9", "unknown head"), ("high", "expected a number"), ("1.5", "between 0 and 1")]:
+        result = runner.invoke(app, ["train", "x.csv", "--out", "m", "--precision-target", bad])
+        assert result.exit_code == 2 and problem in result.output

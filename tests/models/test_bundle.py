@@ -6,6 +6,7 @@ import pytest
 
 from triage.errors import BundleError, BundleIntegrityError, BundleVersionError
 from triage.models import load_bundle, read_manifest, verify_bundle
+from triage.models.bundle import FORMAT_VERSION
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def bundle_copy(trained_bundle: Path, tmp_path: Path) -> Path:
 
 def test_manifest_is_plain_json_with_labels_versions_and_checksums(trained_bundle: Path) -> None:
     raw = json.loads((trained_bundle / "manifest.json").read_text())
-    assert raw["format_version"] == 1
+    assert raw["format_version"] == FORMAT_VERSION == 2
     assert set(raw["heads"]) == {"category", "priority", "tier"}
     assert len(raw["heads"]["category"]["labels"]) == 14
     assert {"features.joblib", "heads/category.joblib", "README.md", "data_quality.json"} <= set(raw["files"])

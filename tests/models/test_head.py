@@ -3,7 +3,7 @@ import pytest
 
 from triage.evaluation import expected_calibration_error
 from triage.models import CalibratedLinearHead
-from triage.models.head import conformal_quantile, precision_threshold
+from triage.models.head import class_thresholds, conformal_quantile, precision_threshold
 
 
 def blobs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -76,3 +76,27 @@ def test_precision_threshold_reaches_the_target_with_confidence() -> None:
     assert threshold is not None and 0.8 <= threshold <= 0.86
     assert correct[top >= threshold].mean() >= 0.9
     assert precision_threshold(top[:40], correct[:40], target=0.99) is None  # too few tickets to certify
+
+
+def test_class_thresholds_certify_pool_or_refuse_each_class() -> None:
+    rng = np.random.default_rng(1)
+    # class 0: many calibrated tickets (certifies alone); class 1: 30 tickets, all right (too few alone);
+    # class 2: many tickets, 70% right whatever the confidence (cannot reach the target)
+    top0 = rng.uniform(0.5, 1.0, 6000)
+    top1 = rng.uniform(0.9, 1.0, 30)
+    top2 = rng.uniform(0.5, 1.0, 600)
+    top = np.concatenate([top0, top1, top2])
+    pred = np.repeat([0, 1, 2], [6000, 30, 600])
+    correct = np.concatenate([rng.uniform(size=6000) < top0, np.ones(30, bool), rng.uniform(size=600) < 0.7])
+    head = precision_threshold(top, correct, target=0.9)
+    assert head is not None
+    own, pooled, refused = class_thresholds(top, pred, correct, 3, target=0.9, head_threshold=head)
+    assert (
+        own.source == "class" and own.n_heldout == 6000 and correct[(pred == 0) & (top >= own.threshold)].mean() >= 0.9
+    )
+    assert pooled.source == "pooled" and pooled.threshold == pytest.approx(head)
+    assert refused.source == "unreachable" and refused.threshold is None
+    # a head that reaches no target pools nothing: a class that cannot certify alone is never routed
+    assert class_thresholds(top, pred, correct, 3, target=0.9, head_threshold=None)[1].source == "unreachable"
+    # a class never predicted on held-out tickets pools with its head
+    assert class_thresholds(top, pred, correct, 4, target=0.9, head_threshold=head)[3].threshold == pytest.approx(head)

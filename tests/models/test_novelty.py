@@ -30,5 +30,43 @@ def test_tickets_far_from_every_training_ticket_are_unfamiliar() -> None:
 def test_sparse_tfidf_rows_and_leave_one_out() -> None:
     rows = sparse.csr_matrix(np.eye(50)[np.arange(100) % 50])  # every ticket has exactly one twin
     detector = NearestNeighbourNovelty(false_alarm_rate=0.05).fit(rows)
-    assert detector.threshold_ == pytest.approx(0.0, abs=1e-6)  # the twin, not the ticket itself, is its neighbour
+    # the twin, not the ticket itself, is its neighbour: every held-out distance is 0
+    assert detector.neighbour_distances_ == pytest.approx(np.zeros(100), abs=1e-6)
     assert detector.is_unfamiliar(sparse.csr_matrix(np.ones((1, 50)))).all()
+
+
+def test_confidence_and_distance_combine_with_a_calibrated_false_alarm_rate() -> None:
+    rng = np.random.default_rng(3)
+    train = clusters(3000, seed=0)
+    confidence = rng.uniform(0.3, 1.0, size=1500)  # out-of-fold confidences of the held-out half
+    rows = np.arange(0, 3000, 2)
+    detector = NearestNeighbourNovelty(false_alarm_rate=0.1).fit(train, confidence=confidence, calibration_rows=rows)
+    with pytest.raises(ValueError, match="confidence"):
+        detector.score(train[:5])
+    ordinary = clusters(3000, seed=1)
+    alarms = detector.is_unfamiliar(ordinary, rng.uniform(0.3, 1.0, size=3000))
+    assert alarms.mean() == pytest.approx(0.1, abs=0.03)
+    # a ticket somewhat far and unsure is stranger than one as far but sure, or as unsure but close
+    middle = np.quantile(detector.neighbour_distances_, 0.9)
+    far_row = _at_distance(train, middle)
+    unsure_far, sure_far = detector.score(np.vstack([far_row, far_row]), np.array([0.32, 0.99]))
+    assert unsure_far > sure_far
+    unsure_close = detector.score(train[:1], np.array([0.32]))[0]
+    assert unsure_far > unsure_close
+    strangers = rng.normal(size=(50, 16)) * 3 + 20
+    assert detector.is_unfamiliar(strangers, np.full(50, 0.9)).all()  # confident but unlike anything
+
+
+def _at_distance(train: np.ndarray, distance: float) -> np.ndarray:
+    """A row whose cosine distance to the nearest training row is about ``distance``."""
+    from sklearn.preprocessing import normalize
+
+    unit = normalize(train)
+    best = None
+    for step in np.linspace(0.0, 3.0, 301):
+        row = train[:1] + step * np.random.default_rng(5).normal(size=(1, 16))
+        if 1 - (normalize(row) @ unit.T).max() >= distance:
+            best = row
+            break
+    assert best is not None
+    return best

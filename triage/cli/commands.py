@@ -14,6 +14,7 @@ from triage.cli import app, err
 
 if TYPE_CHECKING:
     from triage.decision import Triager
+    from triage.models import Manifest
 from triage.cli.options import (
     DataArg,
     IdOpt,
@@ -51,6 +52,45 @@ def _triager(model: Path) -> Triager:
     return Triager.from_settings(load_bundle(model), get_settings())
 
 
+def _precision_targets(values: list[str]) -> dict:
+    """``--precision-target`` values as TrainConfig fields: one number for every head, HEAD=NUMBER per head."""
+    from triage.data.mapping import HEADS
+
+    default: float | None = 0.95
+    per_head: dict[str, float] = {}
+    for value in values:
+        head, _, number = value.rpartition("=")
+        if head and head not in HEADS:
+            raise typer.BadParameter(f"{value!r}: unknown head {head!r} (one of {', '.join(HEADS)})")
+        try:
+            target = float(number)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r}: expected a number or HEAD=NUMBER") from None
+        if not 0.0 <= target < 1.0:
+            raise typer.BadParameter(f"{value!r}: a precision target is between 0 and 1")
+        if head:
+            per_head[head] = target
+        else:
+            default = target or None
+    return {"precision_target": default, "precision_targets": per_head}
+
+
+def _thresholds_table(manifest: Manifest) -> Table:
+    table = Table("head", "target", "head threshold", "own", "pooled", "never routed", title="auto-routing thresholds")
+    for head, info in manifest.heads.items():
+        sources = [c.source for c in info.class_thresholds.values()]
+        never = [label for label, c in info.class_thresholds.items() if c.threshold is None]
+        table.add_row(
+            head,
+            f"{info.precision_target:.2f}" if info.precision_target else "none",
+            "never" if info.precision_target and info.threshold is None else f"{info.threshold or 0.5:.2f}",
+            str(sources.count("class")),
+            str(sources.count("pooled")),
+            f"{len(never)}: {', '.join(never[:5])}{' ...' if len(never) > 5 else ''}" if never else "0",
+        )
+    return table
+
+
 @app.command()
 def train(
     data: DataArg,
@@ -65,8 +105,12 @@ def train(
     embedding_model: Annotated[str | None, typer.Option(help="Sentence-transformer name or folder.")] = None,
     min_class_count: Annotated[int, typer.Option(help="Rarer classes are left out of their head.")] = 5,
     precision_target: Annotated[
-        float, typer.Option(help="Precision each head's auto-routed tickets must reach (0: fixed threshold 0.5).")
-    ] = 0.95,
+        list[str] | None,
+        typer.Option(
+            help="Precision the auto-routed tickets of each class must reach, at 95% confidence: a number for "
+            "every head and/or HEAD=NUMBER, repeatable (default 0.95; 0: no target, fixed threshold 0.5)."
+        ),
+    ] = None,
     novelty_false_alarm: Annotated[
         float, typer.Option(help="Share of ordinary tickets flagged unfamiliar (0: no novelty check).")
     ] = 0.05,
@@ -83,7 +127,7 @@ def train(
         embedding_model=embedding_model,
         min_class_count=min_class_count,
         novelty_false_alarm_rate=novelty_false_alarm or None,
-        precision_target=precision_target or None,
+        **_precision_targets(precision_target or []),
         quantize=not no_quantize,
         mlflow=not no_mlflow,
     )
@@ -96,6 +140,7 @@ def train(
     if result.metrics:
         out.print(_metrics_table(result.metrics))
     manifest = result.bundle.manifest
+    out.print(_thresholds_table(manifest))
     for head, reason in manifest.skipped_heads.items():
         err.print(f"[yellow]head {head} not trained:[/] {reason}")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())

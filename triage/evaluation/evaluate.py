@@ -13,7 +13,7 @@ from triage.models.triage_model import TriageModel
 if TYPE_CHECKING:
     import pandas as pd
 
-    from triage.decision import Triager
+    from triage.decision import Assessment, Triager
 
 
 def _head_report(model: TriageModel, head: str, truth: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
@@ -41,6 +41,7 @@ def evaluate_triager(triager: Triager, frame: pd.DataFrame) -> dict[str, Any]:
     assessment = triager.assess(frame["text"].tolist())
     result: dict[str, Any] = {"n_tickets": len(frame)}
     all_correct = np.ones(len(frame), dtype=bool)
+    unknown_any = np.zeros(len(frame), dtype=bool)  # a label some head never saw
     for head, p in assessment.probabilities.items():
         if head not in frame.columns or not (labelled := frame[head].notna().to_numpy()).any():
             continue
@@ -49,7 +50,15 @@ def evaluate_triager(triager: Triager, frame: pd.DataFrame) -> dict[str, Any]:
         predicted = model.classes(head)[p[labelled].argmax(axis=1)].astype(str)
         correct = predicted == truth
         confident = assessment.confident[head][labelled]
-        report["auto_route"] = {**auto_route_summary(confident, correct), "threshold": triager.public_threshold(head)}
+        report["auto_route"] = {
+            **auto_route_summary(confident, correct),
+            "target": triager.bundle.manifest.heads[head].precision_target,
+            "threshold": triager.public_threshold(head),
+            "per_class_thresholds": bool(triager.bundle.manifest.heads[head].class_thresholds),
+        }
+        report["per_class_auto_route"] = _per_class_auto_route(
+            predicted, correct, confident, model.classes(head).astype(str), triager.class_thresholds[head]
+        )
         report["risk_coverage"] = risk_coverage(p[labelled].max(axis=1), correct)
         classes = model.classes(head).astype(str)
         unknown = ~np.isin(truth, classes)
@@ -61,11 +70,54 @@ def evaluate_triager(triager: Triager, frame: pd.DataFrame) -> dict[str, Any]:
         report["unknown_label"]["deferred"] = float(sent_to_review.mean()) if unknown.any() else None
         result[head] = report
         all_correct[labelled] &= correct
+        unknown_any[np.flatnonzero(labelled)[unknown]] = True
+    targets = [i.precision_target for i in triager.bundle.manifest.heads.values() if i.precision_target is not None]
     result["overall"] = {
-        "auto_route": auto_route_summary(assessment.auto_route, all_correct),
+        "auto_route": {
+            **auto_route_summary(assessment.auto_route, all_correct),
+            "target": min(targets) if targets else None,
+        },
         "unfamiliar": float(assessment.unfamiliar.mean()) if len(frame) else 0.0,
-        "priority_risk": float(assessment.priority_risk.mean()) if assessment.priority_risk is not None else None,
-        "rule": "auto_route when every head's confidence reaches its threshold, the ticket is not unfamiliar and "
-        "no lower priority is assigned while the most urgent one is likely",
+        "priority_risk": _share(assessment.priority_risk),
+        "tier_risk": _share(assessment.tier_risk),
+        "rule": "auto_route when every head's confidence reaches the threshold of its predicted label, the ticket "
+        "is not unfamiliar, no lower priority is assigned while the most urgent one is likely, and no other "
+        "tier has a lower expected cost",
+        "global_threshold": _global_threshold(assessment, all_correct, unknown_any, triager.default_threshold),
     }
     return result
+
+
+def _share(mask: np.ndarray | None) -> float | None:
+    return float(mask.mean()) if mask is not None and len(mask) else None
+
+
+def _global_threshold(
+    assessment: Assessment, all_correct: np.ndarray, unknown: np.ndarray, threshold: float
+) -> dict[str, Any]:
+    """What one confidence threshold on every head, with no novelty check and no rules, would route: the
+    policy the bundle's thresholds replace, measured on the same tickets for comparison."""
+    auto = np.logical_and.reduce([p.max(axis=1) >= threshold for p in assessment.probabilities.values()])
+    return {
+        "threshold": threshold,
+        **auto_route_summary(auto, all_correct),
+        "unknown_label_deferred": float((~auto[unknown]).mean()) if unknown.any() else None,
+    }
+
+
+def _per_class_auto_route(
+    predicted: np.ndarray, correct: np.ndarray, confident: np.ndarray, classes: np.ndarray, thresholds: np.ndarray
+) -> dict[str, dict[str, Any]]:
+    """Per predicted label: its threshold (None: never auto-routed), how many tickets were predicted as it,
+    the share of those the head was confident about, and the precision of those."""
+    report = {}
+    for label, threshold in zip(classes, thresholds, strict=True):
+        mine = predicted == label
+        summary = auto_route_summary(confident[mine], correct[mine])
+        report[str(label)] = {
+            "threshold": None if threshold == float("inf") else round(float(threshold), 4),
+            "predicted": int(mine.sum()),
+            "coverage": summary["coverage"],
+            "precision": summary["precision"],
+        }
+    return report

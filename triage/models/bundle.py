@@ -31,9 +31,17 @@ from pydantic import BaseModel, Field, ValidationError
 from triage.errors import BundleError, BundleIntegrityError, BundleVersionError
 from triage.models.triage_model import TriageModel
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-class thresholds, novelty combined with classifier confidence
 MANIFEST = "manifest.json"
 _LIBRARIES = ("triage", "scikit-learn", "numpy", "scipy", "onnxruntime", "tokenizers", "joblib", "pandas")
+
+
+class ClassThresholdInfo(BaseModel):
+    """The auto-routing threshold of one class (see :func:`triage.models.head.class_thresholds`)."""
+
+    threshold: float | None = Field(description="null: never auto-routed")
+    source: str = Field(description="class (certified alone), pooled (with its head) or unreachable")
+    n_heldout: int = Field(description="held-out tickets predicted as this class that chose the threshold")
 
 
 class HeadInfo(BaseModel):
@@ -42,9 +50,12 @@ class HeadInfo(BaseModel):
     labels: list[str]
     n_train: int
     excluded_classes: dict[str, int] = Field(default_factory=dict)
-    threshold: float | None = None
+    threshold: float | None = Field(None, description="the head's pooled threshold")
     precision_target: float | None = Field(
-        None, description="set: threshold was chosen for this precision; a null threshold means never auto-route"
+        None, description="set: thresholds were chosen for this precision; a null threshold means never auto-route"
+    )
+    class_thresholds: dict[str, ClassThresholdInfo] = Field(
+        default_factory=dict, description="per predicted label; empty: the head threshold applies to every label"
     )
     metrics: dict[str, Any] = Field(default_factory=dict)
 
@@ -132,7 +143,8 @@ def save_bundle(
     training: dict[str, Any] | None = None,
     quality: dict[str, Any] | None = None,
     thresholds: dict[str, float | None] | None = None,
-    precision_target: float | None = None,
+    precision_targets: dict[str, float] | None = None,
+    class_thresholds: dict[str, dict[str, ClassThresholdInfo]] | None = None,
 ) -> Bundle:
     """Write ``model`` as a bundle directory (replacing one that is there) and return it loaded."""
     out = Path(out_dir)
@@ -149,6 +161,7 @@ def save_bundle(
             "representation": "embedding" if model.uses_embeddings else "word tf-idf",
             "false_alarm_rate": model.novelty_.false_alarm_rate,
             "threshold": model.novelty_.threshold_,
+            "confidence_head": model.novelty_head_ if model.novelty_.uses_confidence_ else None,
             "reference_tickets": int(model.novelty_.reference_.shape[0]),
         }
     encoder = None
@@ -170,7 +183,8 @@ def save_bundle(
                 n_train=int(clf.n_train_),
                 excluded_classes=model.excluded_classes_.get(head, {}),
                 threshold=(thresholds or {}).get(head),
-                precision_target=precision_target if thresholds else None,
+                precision_target=(precision_targets or {}).get(head),
+                class_thresholds=(class_thresholds or {}).get(head, {}),
                 metrics=(metrics or {}).get(head, {}),
             )
             for head, clf in model.heads_.items()
@@ -246,6 +260,7 @@ def load_bundle(bundle_dir: str | Path) -> Bundle:
         model.features_ = joblib.load(root / "features.joblib")
         model.heads_ = {head: joblib.load(root / "heads" / f"{head}.joblib") for head in manifest.heads}
         model.novelty_ = joblib.load(root / "novelty.joblib") if manifest.novelty else None
+        model.novelty_head_ = (manifest.novelty or {}).get("confidence_head")
     except Exception as exc:  # unpickling can fail in many ways with incompatible libraries
         raise BundleError(f"{root}: cannot load fitted objects ({type(exc).__name__}: {exc})") from exc
     model.skipped_heads_ = dict(manifest.skipped_heads)

@@ -85,14 +85,11 @@ class TriageModel:
         )
         blocks = {name: unit.fit_transform(texts) for name, unit in self.features_.transformer_list}
         X = self._stack(blocks)
-        self.novelty_: NearestNeighbourNovelty | None = None
-        if self.novelty_false_alarm_rate is not None:
-            self.novelty_ = NearestNeighbourNovelty(false_alarm_rate=self.novelty_false_alarm_rate)
-            self.novelty_.fit(self._representation(blocks))
         self.heads_: dict[str, CalibratedLinearHead] = {}
         self.skipped_heads_: dict[str, str] = {}
         self.excluded_classes_: dict[str, dict[str, int]] = {}
         heads = [h for h in HEADS if h in labels.columns]
+        kept: dict[str, np.ndarray] = {}
         for head in self._progress(heads, "fitting heads"):
             y = labels[head].to_numpy(dtype=object)
             known = pd.notna(labels[head]).to_numpy()
@@ -104,8 +101,20 @@ class TriageModel:
                 self.skipped_heads_[head] = f"{len(counts) - len(rare)} learnable class(es); a head needs 2"
                 continue
             self.heads_[head] = self._head().fit(X[keep], y[keep].astype(str))
+            kept[head] = keep
         if not self.heads_:
             raise ValueError(f"no head could be trained: {self.skipped_heads_ or 'no label columns'}")
+        self.novelty_: NearestNeighbourNovelty | None = None
+        self.novelty_head_: str | None = None
+        if self.novelty_false_alarm_rate is not None:
+            # The first head (category when present) says how well the classifier explains a ticket; its
+            # out-of-fold confidences on held-out training tickets calibrate the novelty score.
+            self.novelty_head_ = next(iter(self.heads_))
+            head = self.heads_[self.novelty_head_]
+            rows = np.flatnonzero(kept[self.novelty_head_])[head.heldout_index_]
+            self.novelty_ = NearestNeighbourNovelty(false_alarm_rate=self.novelty_false_alarm_rate).fit(
+                self._representation(blocks), confidence=head.heldout_top_, calibration_rows=rows
+            )
         return self
 
     def _progress(self, items: list[str], desc: str) -> Any:
@@ -141,9 +150,13 @@ class TriageModel:
         """Per-head probabilities and each ticket's novelty score (``None`` without a novelty detector),
         from one pass over the features."""
         blocks = self.blocks(texts)
+        probabilities = self.predict_proba(texts, features=self._stack(blocks))
         novelty = getattr(self, "novelty_", None)
-        scores = novelty.score(self._representation(blocks)) if novelty is not None else None
-        return self.predict_proba(texts, features=self._stack(blocks)), scores
+        if novelty is None:
+            return probabilities, None
+        head = self.novelty_head_ if novelty.uses_confidence_ else None
+        confidence = probabilities[head].max(axis=1) if head is not None else None
+        return probabilities, novelty.score(self._representation(blocks), confidence)
 
     def predict_proba(self, texts: Sequence[str], *, features: Any = None) -> dict[str, np.ndarray]:
         """Per head, calibrated probabilities with columns aligned to ``heads_[head].classes_``."""

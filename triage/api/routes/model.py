@@ -24,6 +24,10 @@ def model_info(triager: Triager) -> ModelInfo:
             head: {
                 "labels": info.labels,
                 "threshold": triager.public_threshold(head),
+                "class_thresholds": {
+                    label: None if t == float("inf") else float(t)
+                    for label, t in zip(info.labels, triager.class_thresholds[head], strict=True)
+                },
                 "precision_target": info.precision_target,
                 "n_train": info.n_train,
                 "excluded_classes": info.excluded_classes,
