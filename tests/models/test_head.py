@@ -100,3 +100,11 @@ def test_class_thresholds_certify_pool_or_refuse_each_class() -> None:
     assert class_thresholds(top, pred, correct, 3, target=0.9, head_threshold=None)[1].source == "unreachable"
     # a class never predicted on held-out tickets pools with its head
     assert class_thresholds(top, pred, correct, 4, target=0.9, head_threshold=head)[3].threshold == pytest.approx(head)
+
+
+def test_a_class_worse_than_its_head_gets_its_own_higher_threshold() -> None:
+    rng = np.random.default_rng(2)
+    top = rng.uniform(0.5, 1.0, 5000)
+    correct = (top >= 0.9) | (rng.uniform(size=5000) < 0.5)  # right above 0.9, a coin flip below
+    (worse,) = class_thresholds(top, np.zeros(5000, int), correct, 1, target=0.95, head_threshold=0.7)
+    assert worse.source == "class" and 0.88 <= worse.threshold <= 0.92

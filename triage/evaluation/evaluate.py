@@ -3,10 +3,13 @@ with a :class:`~triage.decision.Triager`, what its decisions auto-route and how 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from triage.errors import DataError
 from triage.evaluation.metrics import auto_route_summary, head_metrics, prediction_set_summary, risk_coverage
 from triage.models.triage_model import TriageModel
 
@@ -33,12 +36,36 @@ def evaluate_model(model: TriageModel, frame: pd.DataFrame) -> dict[str, Any]:
     return result
 
 
+@dataclass
+class Evaluation:
+    """What evaluating a triager on labelled tickets gives: the metrics (``metrics.json``) and one row per
+    ticket (index aligned with the evaluated frame) with, per head, ``HEAD_predicted``,
+    ``HEAD_confidence`` and ``HEAD_confident``, then ``auto_route``: what reports and comparisons read."""
+
+    metrics: dict[str, Any]
+    predictions: pd.DataFrame
+
+
 def evaluate_triager(triager: Triager, frame: pd.DataFrame) -> dict[str, Any]:
     """:func:`evaluate_model` plus, per head and overall, ``auto_route`` (coverage and precision of what the
     served decision rule routes without a person), the risk-coverage curve with its AURC, and for tickets
     whose label the model never saw, ``unknown_label.deferred`` (the share sent to review)."""
+    return evaluate(triager, frame).metrics
+
+
+def evaluate(triager: Triager, frame: pd.DataFrame, *, slices: Sequence[str] = ()) -> Evaluation:
+    """:func:`evaluate_triager`'s metrics, with the per-ticket predictions and, for each column named in
+    ``slices`` (``month`` for the month of ``created_at``), the metrics of each of its values."""
+    import pandas as pd
+
     model = triager.bundle.model
     assessment = triager.assess(frame["text"].tolist())
+    predictions = pd.DataFrame(index=frame.index)
+    for head, p in assessment.probabilities.items():
+        predictions[f"{head}_predicted"] = model.classes(head)[p.argmax(axis=1)].astype(str)
+        predictions[f"{head}_confidence"] = p.max(axis=1)
+        predictions[f"{head}_confident"] = assessment.confident[head]
+    predictions["auto_route"] = assessment.auto_route
     result: dict[str, Any] = {"n_tickets": len(frame)}
     all_correct = np.ones(len(frame), dtype=bool)
     unknown_any = np.zeros(len(frame), dtype=bool)  # a label some head never saw
@@ -85,7 +112,54 @@ def evaluate_triager(triager: Triager, frame: pd.DataFrame) -> dict[str, Any]:
         "tier has a lower expected cost",
         "global_threshold": _global_threshold(assessment, all_correct, unknown_any, triager.default_threshold),
     }
-    return result
+    if slices:
+        result["slices"] = {column: slice_metrics(frame, predictions, column) for column in slices}
+    return Evaluation(result, predictions)
+
+
+MAX_SLICE_VALUES = 30
+
+
+def slice_values(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The value of each ticket for slicing by ``column``: ``month`` is the month of ``created_at``; missing
+    values are ``(missing)``; beyond the 30 most frequent values, ``(other)``."""
+    if column == "month" and "month" not in frame.columns:
+        import pandas as pd
+
+        created = pd.to_datetime(frame.get("created_at"), errors="coerce", utc=True)
+        if created is None or created.isna().all():
+            raise DataError("cannot slice by month: the tickets have no created_at time (map one with --time-column)")
+        values = created.dt.strftime("%Y-%m")
+    elif column not in frame.columns:
+        extra = [c for c in frame.columns if c not in ("text", "subject", "body")]
+        raise DataError(f"cannot slice by {column!r}: no such column (columns: {', '.join(map(str, extra))}, month)")
+    else:
+        values = frame[column].astype("string")
+    values = values.fillna("(missing)").astype(str)
+    frequent = values.value_counts().index[:MAX_SLICE_VALUES]
+    return values.where(values.isin(frequent), "(other)")
+
+
+def slice_metrics(frame: pd.DataFrame, predictions: pd.DataFrame, column: str) -> list[dict[str, Any]]:
+    """Per value of a column, largest first: tickets, per-head accuracy (on tickets with that label) and
+    the coverage and precision of auto-routing (all heads right)."""
+    values = slice_values(frame, column)
+    heads = [c.removesuffix("_predicted") for c in predictions.columns if c.endswith("_predicted")]
+    rows = []
+    for value, index in values.groupby(values, sort=False).groups.items():
+        part, pred = frame.loc[index], predictions.loc[index]
+        row: dict[str, Any] = {"value": str(value), "n": len(part)}
+        all_right = np.ones(len(part), dtype=bool)
+        for head in heads:
+            if head not in part.columns:
+                continue
+            labelled = part[head].notna().to_numpy()
+            right = pred[f"{head}_predicted"].to_numpy() == part[head].astype(str).to_numpy()
+            row[f"{head}_accuracy"] = float(right[labelled].mean()) if labelled.any() else None
+            all_right &= right | ~labelled
+        row.update({f"auto_{k}": v for k, v in auto_route_summary(pred["auto_route"].to_numpy(), all_right).items()})
+        rows.append(row)
+    return sorted(rows, key=lambda r: -r["n"])
 
 
 def _share(mask: np.ndarray | None) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,60 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, *, b
         if in_bin.any():
             ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
     return float(ece)
+
+
+def reliability_bins(confidence: np.ndarray, correct: np.ndarray, *, bins: int = 15) -> list[dict[str, Any]]:
+    """The reliability diagram's points: per equal-width confidence bin with tickets, the mean confidence,
+    the accuracy and the count (the bins of :func:`expected_calibration_error`)."""
+    confidence = np.asarray(confidence, dtype=float)
+    correct = np.asarray(correct, dtype=bool)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    return [
+        {
+            "lower": round(float(edges[b]), 4),
+            "upper": round(float(edges[b + 1]), 4),
+            "confidence": float(confidence[in_bin].mean()),
+            "accuracy": float(correct[in_bin].mean()),
+            "n": int(in_bin.sum()),
+        }
+        for b in range(bins)
+        if (in_bin := index == b).any()
+    ]
+
+
+def top_confusions(y_true: np.ndarray, y_pred: np.ndarray, *, k: int = 15) -> list[dict[str, Any]]:
+    """The ``k`` most frequent (true, predicted) mistakes, with their share of the true class's tickets."""
+    y_true = np.asarray(y_true, dtype=object).astype(str)
+    y_pred = np.asarray(y_pred, dtype=object).astype(str)
+    wrong = y_true != y_pred
+    if not wrong.any():
+        return []
+    pairs, counts = np.unique(np.stack([y_true[wrong], y_pred[wrong]], axis=1), axis=0, return_counts=True)
+    support = dict(zip(*np.unique(y_true, return_counts=True), strict=True))
+    order = np.lexsort((pairs[:, 1], pairs[:, 0], -counts))[:k]
+    return [
+        {
+            "true": str(pairs[i, 0]),
+            "predicted": str(pairs[i, 1]),
+            "n": int(counts[i]),
+            "share_of_true": float(counts[i] / support[pairs[i, 0]]),
+        }
+        for i in order
+    ]
+
+
+def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tuple[float, float] | None:
+    """Wilson score interval of a proportion (``None`` for n = 0): honest at small n, unlike p ± 2se."""
+    if n == 0:
+        return None
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + confidence / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def head_metrics(y_true: np.ndarray, y_pred: np.ndarray, confidence: np.ndarray, known: list[str]) -> dict[str, Any]:
@@ -44,6 +99,8 @@ def head_metrics(y_true: np.ndarray, y_pred: np.ndarray, confidence: np.ndarray,
             for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
         },
         "confusion": {"labels": labels, "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},
+        "top_confusions": top_confusions(y_true, y_pred),
+        "reliability": reliability_bins(np.asarray(confidence, dtype=float), correct),
     }
 
 

@@ -61,9 +61,9 @@ def precision_threshold(
 @dataclass(frozen=True)
 class ClassThreshold:
     """The auto-routing threshold of one class and where it comes from: ``class`` (its own held-out tickets
-    certify the target), ``pooled`` (too few of them to certify it alone, and nothing says it is worse than
-    the target: the head's threshold) or ``unreachable`` (never auto-routed: its own tickets above the head's
-    threshold show a precision below the target, or the head reaches no target)."""
+    certify the target at this threshold), ``pooled`` (the head's threshold: nothing in the class's own
+    tickets says it is worse than the target there) or ``unreachable`` (never auto-routed: its own tickets
+    show a precision below the target and certify no threshold)."""
 
     threshold: float | None
     source: str
@@ -83,28 +83,35 @@ def class_thresholds(
 ) -> list[ClassThreshold]:
     """A threshold per predicted class (index into the head's classes) from held-out tickets.
 
-    A class whose own held-out tickets certify ``target`` (:func:`precision_threshold`) gets its own
-    threshold. A small class cannot do that alone (100 held-out tickets all right give a 95% lower bound of
-    about 0.93 after the grid correction); it pools with its head and takes the head's certified threshold,
-    unless its own tickets above that threshold show a precision below target (one-sided Clopper-Pearson
-    upper bound at ``confidence`` under the target): such a class is never auto-routed.
+    Each class starts from the head's certified threshold (``head_threshold``, pooled over its classes) and
+    departs from it only on its own evidence: a class whose own held-out tickets certify ``target`` at a
+    lower threshold (:func:`precision_threshold`) gets that one; a class whose tickets above the head's
+    threshold show a precision below the target (one-sided Clopper-Pearson upper bound under the target at
+    ``confidence``, Bonferroni-corrected over the classes so that chance alone rarely condemns one of many)
+    gets its own, higher certified threshold, or is never auto-routed when it has none. A small class
+    rarely certifies alone (100 held-out tickets, all right, give a 95% lower bound of about 0.93 after the
+    grid correction), hence the pooling. A head that reaches no target pools nothing.
     """
     from scipy.stats import beta
 
     result = []
     for c in range(n_classes):
         mine = pred == c
+        n_mine = int(mine.sum())
         own = precision_threshold(top[mine], correct[mine], target=target, confidence=confidence, grid=grid)
-        if own is not None:
-            result.append(ClassThreshold(own, "class", int(mine.sum())))
+        if head_threshold is None:
+            result.append(ClassThreshold(own, "class" if own is not None else "unreachable", n_mine))
             continue
-        pooled = None
-        if head_threshold is not None:
-            routed = mine & (top >= head_threshold)
-            n, k = int(routed.sum()), int(correct[routed].sum())
-            if n == 0 or k == n or beta.ppf(confidence, k + 1, n - k) >= target:
-                pooled = head_threshold
-        result.append(ClassThreshold(pooled, "pooled" if pooled is not None else "unreachable", int(mine.sum())))
+        if own is not None and own <= head_threshold:  # certified alone below the head's threshold
+            result.append(ClassThreshold(own, "class", n_mine))
+            continue
+        routed = mine & (top >= head_threshold)
+        n, k = int(routed.sum()), int(correct[routed].sum())
+        below_target = n > k and beta.ppf(1.0 - (1.0 - confidence) / n_classes, k + 1, n - k) < target
+        if not below_target:
+            result.append(ClassThreshold(head_threshold, "pooled", n_mine))
+        else:  # shown worse than the target at the head's threshold: its own, higher one, or never
+            result.append(ClassThreshold(own, "class" if own is not None else "unreachable", n_mine))
     return result
 
 

@@ -1,0 +1,95 @@
+"""The report's plots, drawn with matplotlib and returned as inline SVG (vector: sharp at any zoom, no
+files beside the report) or, for large heat maps, as a PNG data URI."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import numpy as np
+
+_STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none"}
+
+
+def _figure(width: float, height: float) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(_STYLE)
+    return plt.subplots(figsize=(width, height), layout="constrained")
+
+
+def _svg(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]  # drop the XML prolog: the SVG sits inside the HTML page
+
+
+def _png_uri(fig: Any, dpi: int = 110) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def reliability_svg(bins: list[dict[str, Any]], ece: float) -> str:
+    """Accuracy against confidence per bin (marker area ~ tickets), the diagonal of perfect calibration."""
+    fig, ax = _figure(4.2, 3.6)
+    ax.plot([0, 1], [0, 1], color="#999", linestyle="--", linewidth=1, label="perfect calibration")
+    if bins:
+        n = np.array([b["n"] for b in bins], dtype=float)
+        conf = [b["confidence"] for b in bins]
+        acc = [b["accuracy"] for b in bins]
+        ax.plot(conf, acc, color="#2b6cb0", linewidth=1.2)
+        ax.scatter(conf, acc, s=15 + 200 * n / n.max(), color="#2b6cb0", alpha=0.7, label="tickets per bin")
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="confidence", ylabel="accuracy", title=f"Reliability (ECE {ece:.3f})")
+    ax.legend(loc="upper left", frameon=False)
+    return _svg(fig)
+
+
+def risk_coverage_svg(curve: list[dict[str, Any]], operating: dict[str, Any] | None, target: float | None) -> str:
+    """Error rate among the most confident tickets against the share routed; the bundle's thresholds as a
+    point; the precision target as a line."""
+    fig, ax = _figure(4.2, 3.6)
+    if curve:
+        ax.plot([0] + [c["coverage"] for c in curve], [0] + [c["risk"] for c in curve], color="#2b6cb0", label="most confident first")
+    if target is not None:
+        ax.axhline(1 - target, color="#c53030", linestyle=":", linewidth=1, label=f"risk at target {target:.2f}")
+    if operating and operating.get("precision") is not None:
+        ax.scatter([operating["coverage"]], [1 - operating["precision"]], color="#c53030", zorder=3, s=40, label="bundle thresholds")
+    top = max([c["risk"] for c in curve] + [0.05])
+    ax.set(xlim=(0, 1), ylim=(0, top * 1.1), xlabel="coverage (share auto-routed)", ylabel="risk (error rate)", title="Risk-coverage")
+    ax.legend(loc="upper left", frameon=False)
+    return _svg(fig)
+
+
+def confusion_png(labels: list[str], matrix: list[list[int]]) -> str:
+    """Row-normalised confusion matrix (each true class sums to 1), readable up to a hundred classes."""
+    counts = np.asarray(matrix, dtype=float)
+    rows = counts.sum(axis=1, keepdims=True)
+    normalised = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    k = len(labels)
+    side = min(max(4.0, 0.16 * k + 2.5), 16.0)
+    fig, ax = _figure(side, side)
+    image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+    font = 8 if k <= 20 else max(4.0, 8 - k / 20)
+    ax.set_xticks(range(k), labels, rotation=90, fontsize=font)
+    ax.set_yticks(range(k), labels, fontsize=font)
+    ax.set(xlabel="predicted", ylabel="true", title="Confusion (share of each true class)")
+    fig.colorbar(image, ax=ax, shrink=0.6)
+    if k <= 15:
+        for i in range(k):
+            for j in range(k):
+                if counts[i, j]:
+                    colour = "white" if normalised[i, j] > 0.5 else "black"
+                    ax.text(j, i, f"{normalised[i, j]:.2f}", ha="center", va="center", fontsize=7, color=colour)
+    return _png_uri(fig, dpi=110 if k <= 40 else 90)
