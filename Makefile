@@ -8,7 +8,7 @@ DATA ?= datasets/helpdesk_tickets.csv.gz
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run train test lint bench clean
+.PHONY: install browser run train test lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,14 @@ train: $(MODEL)/manifest.json
 run: train
 	$(BIN)/triage serve --model $(MODEL) --host $(HOST) --port $(PORT)
 
-test: install
+# The report render test opens report.html in Debian's Chromium (no browser download: Playwright drives
+# /usr/bin/chromium). Installed once, with sudo when not root.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends chromium; }
+
+test: install browser
 	$(BIN)/python -m pytest
 
 lint: install

@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field
 
 from training.selection import Selection, choose_feature_set
 from training.splits import Split, holdout_split
-from training.tracking import flatten_metrics, log_json, mlflow_run
 from triage.data import ColumnMapping, Tickets, load_tickets
 from triage.evaluation import evaluate_model
 from triage.features import FEATURE_SETS, uses_embeddings
@@ -30,6 +29,7 @@ from triage.models import Bundle, TriageModel, save_bundle
 from triage.models.bundle import ClassThresholdInfo
 from triage.models.head import class_thresholds, precision_threshold
 from triage.settings import get_settings
+from triage.tracking import flatten_metrics, log_json, mlflow_run
 
 logger = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -149,6 +150,13 @@ def train(
         out.print(f"MLflow run {result.run_id}")
 
 
+SliceOpt = Annotated[
+    list[str] | None,
+    typer.Option("--slice", help="Also report metrics per value of this export column (repeatable); month: by month."),
+]
+NoMlflowOpt = Annotated[bool, typer.Option("--no-mlflow", help="Do not log the report to the model's MLflow run.")]
+
+
 @app.command()
 def evaluate(
     model: ModelOpt,
@@ -159,20 +167,93 @@ def evaluate(
     mapping: MappingOpt = None,
     id_column: IdOpt = None,
     time_column: TimeOpt = None,
+    slice_by: SliceOpt = None,
+    no_mlflow: NoMlflowOpt = False,
 ) -> None:
-    """Evaluate a bundle on labelled tickets; writes REPORT_DIR/metrics.json."""
+    """Evaluate a bundle on labelled tickets; writes metrics.json, report.html, report.md, data_quality.json."""
     from triage.data import load_tickets
-    from triage.evaluation import evaluate_triager
+    from triage.evaluation import evaluate as run_evaluation
+    from triage.evaluation.report import write_reports
+    from triage.tracking import log_evaluation
 
     triager = _triager(model)
     tickets = load_tickets(data, mapping_from_options(mapping, text, label, id_column, time_column), dedupe=False)
     tickets.quality.render()
-    metrics = {"model_version": triager.version, **evaluate_triager(triager, tickets.frame)}
+    evaluation = run_evaluation(triager, tickets.frame, slices=slice_by or ())
+    metrics = {"model_version": triager.version, **evaluation.metrics}
+    evaluation.metrics = metrics
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out_dir / "data_quality.json").write_text(tickets.quality.model_dump_json(indent=2))
+    write_reports(evaluation, tickets.frame, triager.bundle.manifest, tickets.quality, out_dir)
     out.print(_metrics_table(metrics))
-    out.print(f"wrote {out_dir / 'metrics.json'}")
+    out.print(f"wrote {out_dir}/metrics.json, report.html, report.md")
+    if not no_mlflow:
+        _log(lambda: log_evaluation(triager.bundle.manifest, out_dir, metrics, kind="evaluation"))
+
+
+@app.command()
+def compare(
+    model: Annotated[Path, typer.Option("--model", help="The new bundle (challenger).")],
+    baseline: Annotated[Path, typer.Option("--baseline", help="The bundle in service (champion).")],
+    data: DataArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Comparison directory (compare.json, compare.md).")],
+    text: TextOpt = None,
+    label: LabelOpt = None,
+    mapping: MappingOpt = None,
+    id_column: IdOpt = None,
+    time_column: TimeOpt = None,
+    max_recall_drop: Annotated[float, typer.Option(help="Gate: largest allowed drop of a class's recall.")] = 0.05,
+    min_support: Annotated[int, typer.Option(help="Gate: classes with fewer tickets are not gated.")] = 20,
+    min_precision: Annotated[
+        float | None, typer.Option(help="Gate: least precision of auto-routed tickets (default: the new target).")
+    ] = None,
+    no_mlflow: NoMlflowOpt = False,
+) -> None:
+    """Evaluate a new bundle and the one in service on the same tickets; report per-class differences with
+    McNemar tests and exit 1 when the promotion gate fails (a retraining job runs this before promotion)."""
+    from triage.data import load_tickets
+    from triage.evaluation import evaluate as run_evaluation
+    from triage.evaluation.compare import Gate, render_markdown
+    from triage.evaluation.compare import compare as run_compare
+    from triage.tracking import log_evaluation
+
+    gate = Gate(max_recall_drop=max_recall_drop, min_support=min_support, min_precision=min_precision)
+    new, old = _triager(model), _triager(baseline)
+    tickets = load_tickets(data, mapping_from_options(mapping, text, label, id_column, time_column), dedupe=False)
+    tickets.quality.render()
+    frame = tickets.frame
+    targets = [i.precision_target for i in new.bundle.manifest.heads.values() if i.precision_target is not None]
+    result = run_compare(
+        run_evaluation(new, frame), run_evaluation(old, frame), frame, gate, new_target=min(targets, default=None)
+    )
+    result = {"model_version": new.version, "baseline_version": old.version, **result}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "compare.json").write_text(json.dumps(result, indent=2))
+    (out_dir / "compare.md").write_text(render_markdown(result, new.version, old.version))
+    table = Table("head", "champion", "challenger", "McNemar p", title=f"{new.version} vs {old.version}")
+    for head, r in result["heads"].items():
+        table.add_row(head, f"{r['accuracy_old']:.4f}", f"{r['accuracy_new']:.4f}", f"{r['mcnemar']['p_value']:.3g}")
+    out.print(table)
+    out.print(f"wrote {out_dir}/compare.json, compare.md")
+    if not no_mlflow:
+        _log(lambda: log_evaluation(new.bundle.manifest, out_dir, {}, kind="compare"))
+    if not result["gate"]["passed"]:
+        for failure in result["gate"]["failures"]:
+            err.print(f"[red]gate:[/] {failure}")
+        raise typer.Exit(1)
+    out.print("[green]gate passed[/]")
+
+
+def _log(action: Callable[[], str | None]) -> None:
+    """Run an MLflow logging step; a tracking store that lacks the model's run is reported, not fatal."""
+    try:
+        where = action()
+    except Exception as exc:
+        err.print(f"[yellow]warning:[/] report not logged to MLflow ({type(exc).__name__}: {exc})")
+        return
+    if where:
+        out.print(where)
 
 
 @app.command()

@@ -110,6 +110,7 @@ def evaluate(triager: Triager, frame: pd.DataFrame, *, slices: Sequence[str] = (
         "rule": "auto_route when every head's confidence reaches the threshold of its predicted label, the ticket "
         "is not unfamiliar, no lower priority is assigned while the most urgent one is likely, and no other "
         "tier has a lower expected cost",
+        "unknown_label_deferred": float((~assessment.auto_route[unknown_any]).mean()) if unknown_any.any() else None,
         "global_threshold": _global_threshold(assessment, all_correct, unknown_any, triager.default_threshold),
     }
     if slices:
@@ -141,8 +142,8 @@ def slice_values(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def slice_metrics(frame: pd.DataFrame, predictions: pd.DataFrame, column: str) -> list[dict[str, Any]]:
-    """Per value of a column, largest first: tickets, per-head accuracy (on tickets with that label) and
-    the coverage and precision of auto-routing (all heads right)."""
+    """Per value of a column, largest first (months in order): tickets, per-head accuracy (on tickets with
+    that label) and the coverage and precision of auto-routing (all heads right)."""
     values = slice_values(frame, column)
     heads = [c.removesuffix("_predicted") for c in predictions.columns if c.endswith("_predicted")]
     rows = []
@@ -159,6 +160,8 @@ def slice_metrics(frame: pd.DataFrame, predictions: pd.DataFrame, column: str) -
             all_right &= right | ~labelled
         row.update({f"auto_{k}": v for k, v in auto_route_summary(pred["auto_route"].to_numpy(), all_right).items()})
         rows.append(row)
+    if column == "month" and "month" not in frame.columns:
+        return sorted(rows, key=lambda r: r["value"])  # chronological
     return sorted(rows, key=lambda r: -r["n"])
 
 

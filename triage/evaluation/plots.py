@@ -4,43 +4,52 @@ files beside the report) or, for large heat maps, as a PNG data URI."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
 import numpy as np
 
-_STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none"}
+P = ParamSpec("P")
+_STYLE: dict[str, Any] = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none"}
+
+
+def _styled(plot: Callable[P, str]) -> Callable[P, str]:
+    """Draw with the report's style without touching the caller's matplotlib settings (notebooks)."""
+
+    @functools.wraps(plot)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> str:
+        import matplotlib
+
+        with matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]  # rc keys typed as literals
+            return plot(*args, **kwargs)
+
+    return wrapper
 
 
 def _figure(width: float, height: float) -> Any:
-    import matplotlib
+    """A figure outside pyplot (no global figure registry, no GUI backend), and its axes."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(_STYLE)
-    return plt.subplots(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots()
 
 
 def _svg(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg")
-    plt.close(fig)
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]  # drop the XML prolog: the SVG sits inside the HTML page
 
 
 def _png_uri(fig: Any, dpi: int = 110) -> str:
-    import matplotlib.pyplot as plt
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+@_styled
 def reliability_svg(bins: list[dict[str, Any]], ece: float) -> str:
     """Accuracy against confidence per bin (marker area ~ tickets), the diagonal of perfect calibration."""
     fig, ax = _figure(4.2, 3.6)
@@ -56,22 +65,42 @@ def reliability_svg(bins: list[dict[str, Any]], ece: float) -> str:
     return _svg(fig)
 
 
+@_styled
 def risk_coverage_svg(curve: list[dict[str, Any]], operating: dict[str, Any] | None, target: float | None) -> str:
     """Error rate among the most confident tickets against the share routed; the bundle's thresholds as a
     point; the precision target as a line."""
     fig, ax = _figure(4.2, 3.6)
     if curve:
-        ax.plot([0] + [c["coverage"] for c in curve], [0] + [c["risk"] for c in curve], color="#2b6cb0", label="most confident first")
+        ax.plot(
+            [0] + [c["coverage"] for c in curve],
+            [0] + [c["risk"] for c in curve],
+            color="#2b6cb0",
+            label="most confident first",
+        )
     if target is not None:
         ax.axhline(1 - target, color="#c53030", linestyle=":", linewidth=1, label=f"risk at target {target:.2f}")
     if operating and operating.get("precision") is not None:
-        ax.scatter([operating["coverage"]], [1 - operating["precision"]], color="#c53030", zorder=3, s=40, label="bundle thresholds")
+        ax.scatter(
+            [operating["coverage"]],
+            [1 - operating["precision"]],
+            color="#c53030",
+            zorder=3,
+            s=40,
+            label="bundle thresholds",
+        )
     top = max([c["risk"] for c in curve] + [0.05])
-    ax.set(xlim=(0, 1), ylim=(0, top * 1.1), xlabel="coverage (share auto-routed)", ylabel="risk (error rate)", title="Risk-coverage")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, top * 1.1),
+        xlabel="coverage (share auto-routed)",
+        ylabel="risk (error rate)",
+        title="Risk-coverage",
+    )
     ax.legend(loc="upper left", frameon=False)
     return _svg(fig)
 
 
+@_styled
 def confusion_png(labels: list[str], matrix: list[list[int]]) -> str:
     """Row-normalised confusion matrix (each true class sums to 1), readable up to a hundred classes."""
     counts = np.asarray(matrix, dtype=float)
@@ -86,10 +115,10 @@ def confusion_png(labels: list[str], matrix: list[list[int]]) -> str:
     ax.set_yticks(range(k), labels, fontsize=font)
     ax.set(xlabel="predicted", ylabel="true", title="Confusion (share of each true class)")
     fig.colorbar(image, ax=ax, shrink=0.6)
-    if k <= 15:
+    if k <= 10:  # few classes: print the shares in the cells
         for i in range(k):
             for j in range(k):
-                if counts[i, j]:
+                if normalised[i, j] >= 0.005:
                     colour = "white" if normalised[i, j] > 0.5 else "black"
                     ax.text(j, i, f"{normalised[i, j]:.2f}", ha="center", va="center", fontsize=7, color=colour)
     return _png_uri(fig, dpi=110 if k <= 40 else 90)

@@ -45,7 +45,7 @@ def class_rows(head_metrics: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for label, m in head_metrics["per_class"].items():
         support, n_pred = m["support"], predicted.get(label, 0)
-        hits = int(round(m["recall"] * support))
+        hits = round(m["recall"] * support)
         small = support < SMALL_SUPPORT
         a = auto.get(label, {})
         rows.append(

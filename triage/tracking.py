@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,3 +52,22 @@ def log_json(run: Any, name: str, payload: Any) -> None:
         path = Path(tmp) / name
         path.write_text(json.dumps(payload, indent=2, default=str))
         mlflow.log_artifact(str(path))
+
+
+def log_evaluation(manifest: Any, report_dir: Path, metrics: dict[str, Any], *, kind: str) -> str | None:
+    """Log a report folder and its headline numbers to the MLflow run that trained the model (the
+    manifest's ``training.mlflow_run_id``): artifacts under ``KIND/REPORT_DIR_NAME``, metrics prefixed
+    ``KIND.REPORT_DIR_NAME.``. Returns what was done, ``None`` for a bundle trained without MLflow."""
+    run_id = manifest.training.get("mlflow_run_id")
+    if not run_id:
+        return None
+    import mlflow
+
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(report_dir).resolve().name)
+    with mlflow_run(kind, run_id=run_id):
+        mlflow.log_artifacts(str(report_dir), artifact_path=f"{kind}/{name}")
+        overall = metrics.get("overall", {})
+        flat = flatten_metrics({k: v for k, v in metrics.items() if k not in ("slices", "overall")})
+        flat.update(flatten_metrics({"auto_route": overall.get("auto_route", {})}))
+        mlflow.log_metrics({f"{kind}.{name}.{key}": value for key, value in flat.items()})
+    return f"logged {kind} report to MLflow run {run_id}"
