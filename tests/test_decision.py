@@ -117,3 +117,31 @@ def test_tier_order_can_be_configured() -> None:
         "network team",
         "dba",
     ]
+
+
+def test_joint_decision_needs_every_head_confident_a_familiar_ticket_and_no_rule(trained_bundle: Path) -> None:
+    bundle = load_bundle(trained_bundle)
+    open_gate = {"thresholds": {"category": 0.0, "priority": 0.0, "tier": 0.0}, "priority_guard": None}
+    relaxed = Triager(bundle, **open_gate, tier_under_cost=None)
+    familiar = ~relaxed.assess(TEXTS).unfamiliar
+    for decision, ok in zip(relaxed.decide(TEXTS), familiar, strict=True):
+        assert (decision.outcome == "auto_route") == bool(ok)
+    # one head held to an impossible threshold: every ticket needs review, for that head only
+    strict_priority = Triager(bundle, **{**open_gate, "thresholds": {**open_gate["thresholds"], "priority": 1.01}})
+    for decision in strict_priority.decide(TEXTS):
+        assert decision.outcome == "needs_review"
+        assert [(r.code, r.head) for r in decision.reasons if r.code == "low_confidence"] == [
+            ("low_confidence", "priority")
+        ]
+        assert decision.heads["priority"].label and decision.heads["category"].confident  # suggestions still given
+    # a ticket flagged unfamiliar is never auto-routed, however confident; all reasons are listed together
+    detector = bundle.model.novelty_
+    saved = detector.threshold_
+    try:
+        detector.threshold_ = -1.0  # every ticket looks unfamiliar
+        both = Triager(bundle, **{**open_gate, "thresholds": {**open_gate["thresholds"], "tier": 1.01}})
+        for decision in both.decide(TEXTS):
+            codes = {r.code for r in decision.reasons}
+            assert decision.outcome == "needs_review" and {"unfamiliar", "low_confidence"} <= codes
+    finally:
+        detector.threshold_ = saved

@@ -102,23 +102,46 @@ def risk_coverage_svg(curve: list[dict[str, Any]], operating: dict[str, Any] | N
 
 @_styled
 def confusion_png(labels: list[str], matrix: list[list[int]]) -> str:
-    """Row-normalised confusion matrix (each true class sums to 1), readable up to a hundred classes."""
+    """Row-normalised confusion matrix (each true class sums to 1). With many classes the diagonal would
+    drown the mistakes, so it is hidden (grey) and the colour scale spans the mistakes alone."""
     counts = np.asarray(matrix, dtype=float)
     rows = counts.sum(axis=1, keepdims=True)
     normalised = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
     k = len(labels)
-    side = min(max(4.0, 0.16 * k + 2.5), 16.0)
-    fig, ax = _figure(side, side)
-    image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
-    font = 8 if k <= 20 else max(4.0, 8 - k / 20)
+    many = k > 20
+    side = min(max(4.5, 0.2 * k + 3.0), 18.0)
+    fig, ax = _figure(side, side * (0.92 if many else 0.85))
+    if many:
+        shown = np.ma.masked_array(normalised, mask=np.eye(k, dtype=bool))
+        cmap = matplotlib_colormap("Reds")
+        cmap.set_bad("#d9d9d9")
+        image = ax.imshow(shown, cmap=cmap, vmin=0, vmax=max(float(shown.max() or 0), 0.05), interpolation="nearest")
+        title = "Mistakes: share of each true class predicted as another (diagonal, the right answers, in grey)"
+    else:
+        image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+        title = "Confusion (share of each true class)"
+    font = 8 if k <= 20 else 6.5 if k <= 50 else 5.5
     ax.set_xticks(range(k), labels, rotation=90, fontsize=font)
     ax.set_yticks(range(k), labels, fontsize=font)
-    ax.set(xlabel="predicted", ylabel="true", title="Confusion (share of each true class)")
-    fig.colorbar(image, ax=ax, shrink=0.6)
+    ax.set(xlabel="predicted", ylabel="true")
+    ax.set_title(title, fontsize=10)
+    if many:  # a light grid to follow a row or a column across the matrix
+        ax.set_xticks(np.arange(-0.5, k, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, k, 1), minor=True)
+        ax.grid(which="minor", color="white", linewidth=0.4)
+        ax.tick_params(which="minor", length=0)
+    fig.colorbar(image, ax=ax, shrink=0.5)
     if k <= 10:  # few classes: print the shares in the cells
         for i in range(k):
             for j in range(k):
                 if normalised[i, j] >= 0.005:
                     colour = "white" if normalised[i, j] > 0.5 else "black"
                     ax.text(j, i, f"{normalised[i, j]:.2f}", ha="center", va="center", fontsize=7, color=colour)
-    return _png_uri(fig, dpi=110 if k <= 40 else 90)
+    return _png_uri(fig, dpi=100)
+
+
+def matplotlib_colormap(name: str) -> Any:
+    """A copy of a named colormap (safe to modify)."""
+    import matplotlib
+
+    return matplotlib.colormaps[name].copy()
