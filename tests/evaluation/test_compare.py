@@ -61,6 +61,13 @@ def test_gate_fails_a_model_whose_class_recall_drops(
     assert any(f.startswith(f"category {failing[0]['label']}: recall") for f in report["gate"]["failures"])
     md = (tmp_path / "compare.md").read_text()
     assert "Gate: **FAILED**" in md and "| FAIL |" in md
+    # asking for significance keeps only the drops McNemar's test cannot put down to chance
+    strict = runner.invoke(app, [*args, "--out", str(tmp_path / "s"), "--no-mlflow", "--significance", "0.05"])
+    strict_report = json.loads((tmp_path / "s" / "compare.json").read_text())
+    significant = strict_report["heads"]["category"]["classes"]
+    assert all(c["mcnemar_p_value"] < 0.05 for c in significant if c["fails_gate"])
+    assert sum(c["fails_gate"] for c in significant) <= len(failing)
+    assert strict.exit_code == (1 if strict_report["gate"]["failures"] else 0)
     # the same challenger passes a gate that tolerates any drop and any precision
     lenient = ["--max-recall-drop", "1", "--min-precision", "0"]
     assert runner.invoke(app, [*args, "--out", str(tmp_path / "b"), "--no-mlflow", *lenient]).exit_code == 0

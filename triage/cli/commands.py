@@ -208,6 +208,10 @@ def compare(
     min_precision: Annotated[
         float | None, typer.Option(help="Gate: least precision of auto-routed tickets (default: the new target).")
     ] = None,
+    significance: Annotated[
+        float | None,
+        typer.Option(help="Gate: a recall drop fails only when McNemar's p-value is below this (e.g. 0.05)."),
+    ] = None,
     no_mlflow: NoMlflowOpt = False,
 ) -> None:
     """Evaluate a new bundle and the one in service on the same tickets; report per-class differences with
@@ -218,7 +222,9 @@ def compare(
     from triage.evaluation.compare import compare as run_compare
     from triage.tracking import log_evaluation
 
-    gate = Gate(max_recall_drop=max_recall_drop, min_support=min_support, min_precision=min_precision)
+    gate = Gate(
+        max_recall_drop=max_recall_drop, min_support=min_support, min_precision=min_precision, significance=significance
+    )
     new, old = _triager(model), _triager(baseline)
     tickets = load_tickets(data, mapping_from_options(mapping, text, label, id_column, time_column), dedupe=False)
     tickets.quality.render()

@@ -29,6 +29,13 @@ class Gate(BaseModel):
     min_precision: float | None = Field(
         None, ge=0.0, le=1.0, description="overall precision of auto-routed tickets; None: the new bundle's target"
     )
+    significance: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="set: a recall drop fails the gate only when McNemar's p-value is below it (small classes "
+        "drop a few points by chance); None: any drop beyond max_recall_drop fails",
+    )
 
 
 def mcnemar(old_right: np.ndarray, new_right: np.ndarray) -> dict[str, Any]:
@@ -53,6 +60,8 @@ def _head(frame: pd.DataFrame, new: pd.DataFrame, old: pd.DataFrame, head: str, 
         n = int(mine.sum())
         recall_new, recall_old = float(new_right[mine].mean()), float(old_right[mine].mean())
         drop = recall_old - recall_new
+        test = mcnemar(old_right[mine], new_right[mine])
+        significant = gate.significance is None or test["p_value"] < gate.significance
         classes.append(
             {
                 "label": label,
@@ -60,9 +69,9 @@ def _head(frame: pd.DataFrame, new: pd.DataFrame, old: pd.DataFrame, head: str, 
                 "recall_new": recall_new,
                 "recall_old": recall_old,
                 "change": recall_new - recall_old,
-                **{f"mcnemar_{k}": v for k, v in mcnemar(old_right[mine], new_right[mine]).items()},
+                **{f"mcnemar_{k}": v for k, v in test.items()},
                 "gated": n >= gate.min_support,
-                "fails_gate": n >= gate.min_support and drop > gate.max_recall_drop + 1e-12,
+                "fails_gate": n >= gate.min_support and drop > gate.max_recall_drop + 1e-12 and significant,
             }
         )
     return {
@@ -125,7 +134,9 @@ def render_markdown(result: dict[str, Any], new_version: str, old_version: str) 
         "",
         f"{result['n_tickets']} tickets. Gate: **{'PASSED' if gate['passed'] else 'FAILED'}** "
         f"(a class's recall may drop at most {gate['max_recall_drop']:.3f} where it has at least "
-        f"{gate['min_support']} tickets; auto-routed precision at least {fmt(gate['min_precision_applied'])}).",
+        f"{gate['min_support']} tickets"
+        + (f" and McNemar's p < {gate['significance']}" if gate["significance"] else "")
+        + f"; auto-routed precision at least {fmt(gate['min_precision_applied'])}).",
         "",
         *[f"- {failure}" for failure in gate["failures"]],
         "",
