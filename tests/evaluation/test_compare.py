@@ -71,3 +71,12 @@ def test_gate_fails_a_model_whose_class_recall_drops(
     # the same challenger passes a gate that tolerates any drop and any precision
     lenient = ["--max-recall-drop", "1", "--min-precision", "0"]
     assert runner.invoke(app, [*args, "--out", str(tmp_path / "b"), "--no-mlflow", *lenient]).exit_code == 0
+
+
+def test_precision_gate_fails_only_on_a_precision_shown_below_the_minimum() -> None:
+    from triage.evaluation.compare import precision_upper_bound
+
+    assert precision_upper_bound({"n_auto": 5000, "precision": 0.9496}) > 0.95  # a hair under: chance
+    assert precision_upper_bound({"n_auto": 5000, "precision": 0.94}) < 0.95  # clearly under
+    assert precision_upper_bound({"n_auto": 20, "precision": 1.0}) == 1.0
+    assert precision_upper_bound({"n_auto": 0, "precision": None}) is None
