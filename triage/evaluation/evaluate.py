@@ -58,6 +58,8 @@ def evaluate(triager: Triager, frame: pd.DataFrame, *, slices: Sequence[str] = (
     ``slices`` (``month`` for the month of ``created_at``), the metrics of each of its values."""
     import pandas as pd
 
+    for column in slices:  # a wrong column fails before the model runs
+        slice_values(frame, column)
     model = triager.bundle.model
     assessment = triager.assess(frame["text"].tolist())
     predictions = pd.DataFrame(index=frame.index)
@@ -132,8 +134,8 @@ def slice_values(frame: pd.DataFrame, column: str) -> pd.Series:
             raise DataError("cannot slice by month: the tickets have no created_at time (map one with --time-column)")
         values = created.dt.strftime("%Y-%m")
     elif column not in frame.columns:
-        extra = [c for c in frame.columns if c not in ("text", "subject", "body")]
-        raise DataError(f"cannot slice by {column!r}: no such column (columns: {', '.join(map(str, extra))}, month)")
+        usable = [str(c) for c in frame.columns if c not in ("text", "subject", "body") and not str(c).startswith("_")]
+        raise DataError(f"cannot slice by {column!r}: no such column (columns: {', '.join([*usable, 'month'])})")
     else:
         values = frame[column].astype("string")
     values = values.fillna("(missing)").astype(str)
