@@ -17,6 +17,12 @@ def test_health_readiness_and_metrics(client: TestClient) -> None:
     assert 'triage_request_duration_seconds_count{method="POST",route="/v1/triage",status="200"} 1.0' in text
     assert 'triage_head_decisions_total{head="category"' in text
     assert "triage_decisions_total{outcome=" in text
+    stranger = client.post("/v1/triage", json={"subject": "zxqv wplk 9981 qqqq"}).json()
+    codes = {(r["code"], r["head"] or "") for r in stranger["reasons"]}
+    assert codes  # an unreadable ticket is never auto-routed
+    text = client.get("/metrics").text
+    for code, head in codes:
+        assert f'triage_review_reasons_total{{code="{code}",head="{head}"}}' in text
 
 
 def test_without_a_model_the_service_says_why_with_503(tmp_path: Path) -> None:

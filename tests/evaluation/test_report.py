@@ -169,3 +169,16 @@ def test_evaluate_logs_the_report_to_the_models_mlflow_run(small_export: Path, t
     logged = client.get_run(result.run_id).data.metrics
     written = json.loads((tmp_path / "holdout-eval" / "metrics.json").read_text())
     assert logged["evaluation.holdout-eval.category.accuracy"] == pytest.approx(written["category"]["accuracy"])
+
+
+def test_reports_can_leave_ticket_text_out(trained_bundle: Path, small_export: Path, tmp_path: Path) -> None:
+    bundle = load_bundle(trained_bundle)
+    tickets = load_tickets([small_export], dedupe=False)
+    evaluation = evaluate(Triager(bundle), tickets.frame)
+    with_text = write_reports(evaluation, tickets.frame, bundle.manifest, tickets.quality, tmp_path / "a")[0]
+    without = write_reports(evaluation, tickets.frame, bundle.manifest, tickets.quality, tmp_path / "b", examples=False)
+    assert 'class="example"' in with_text.read_text()
+    html = without[0].read_text()
+    assert 'class="example"' not in html and "Most frequent confusions" in html
+    some_ticket = " ".join(str(tickets.frame["text"].iloc[0]).split())[:40]
+    assert some_ticket not in html

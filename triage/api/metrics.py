@@ -26,6 +26,13 @@ class ServiceMetrics:
             ["head", "outcome"],
             registry=self.registry,
         )
+        self.reasons = Counter(
+            "triage_review_reasons_total",
+            "Reasons tickets were sent to review, by code (low_confidence, unfamiliar, priority_risk, tier_risk) "
+            "and head; a rising unfamiliar rate says the tickets drift from the training data.",
+            ["code", "head"],
+            registry=self.registry,
+        )
         self.model_info = Gauge(
             "triage_model_info", "The served model version (value 1).", ["version"], registry=self.registry
         )

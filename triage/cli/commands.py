@@ -168,6 +168,9 @@ def evaluate(
     id_column: IdOpt = None,
     time_column: TimeOpt = None,
     slice_by: SliceOpt = None,
+    examples: Annotated[
+        bool, typer.Option(help="Show a few shortened tickets per frequent confusion (ticket text is personal data).")
+    ] = True,
     no_mlflow: NoMlflowOpt = False,
 ) -> None:
     """Evaluate a bundle on labelled tickets; writes metrics.json, report.html, report.md, data_quality.json."""
@@ -185,7 +188,7 @@ def evaluate(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out_dir / "data_quality.json").write_text(tickets.quality.model_dump_json(indent=2))
-    write_reports(evaluation, tickets.frame, triager.bundle.manifest, tickets.quality, out_dir)
+    write_reports(evaluation, tickets.frame, triager.bundle.manifest, tickets.quality, out_dir, examples=examples)
     out.print(_metrics_table(metrics))
     out.print(f"wrote {out_dir}/metrics.json, report.html, report.md")
     if not no_mlflow:

@@ -70,15 +70,15 @@ def class_rows(head_metrics: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def confusion_examples(
-    frame: pd.DataFrame, predictions: pd.DataFrame, head: str, confusions: list[dict[str, Any]]
+    frame: pd.DataFrame, predictions: pd.DataFrame, head: str, confusions: list[dict[str, Any]], *, per: int = 3
 ) -> list[dict[str, Any]]:
-    """The most frequent confusions of a head with a few (shortened) tickets each, least confident last."""
+    """The most frequent confusions of a head with ``per`` (shortened) tickets each, most confident first."""
     truth = frame[head].astype("string")
     predicted = predictions[f"{head}_predicted"]
     result = []
     for confusion in confusions[:CONFUSIONS_WITH_EXAMPLES]:
         mask = ((truth == confusion["true"]) & (predicted == confusion["predicted"])).fillna(False).to_numpy()
-        chosen = predictions.loc[mask, f"{head}_confidence"].sort_values(ascending=False).index[:EXAMPLES_PER_CONFUSION]
+        chosen = predictions.loc[mask, f"{head}_confidence"].sort_values(ascending=False).index[:per]
         examples = [
             {"text": _shorten(frame.at[i, "text"]), "confidence": float(predictions.at[i, f"{head}_confidence"])}
             for i in chosen
@@ -109,8 +109,10 @@ def build_context(
     quality: DataQualityReport,
     *,
     title: str = "Evaluation report",
+    examples: bool = True,
 ) -> dict[str, Any]:
-    """Everything the report templates show, computed once (plots included)."""
+    """Everything the report templates show, computed once (plots included). ``examples=False`` leaves
+    ticket text out of the report (it is personal data: a report with examples is handled like the export)."""
     from triage.evaluation.plots import confusion_png, reliability_svg, risk_coverage_svg
 
     metrics = evaluation.metrics
@@ -127,7 +129,13 @@ def build_context(
                 "reliability_svg": reliability_svg(m["reliability"], m["ece"]),
                 "risk_svg": risk_coverage_svg(m["risk_coverage"]["curve"], m.get("auto_route"), info.precision_target),
                 "confusion_png": confusion_png(m["confusion"]["labels"], m["confusion"]["matrix"]),
-                "confusions": confusion_examples(frame, evaluation.predictions, head, m["top_confusions"]),
+                "confusions": confusion_examples(
+                    frame,
+                    evaluation.predictions,
+                    head,
+                    m["top_confusions"],
+                    per=EXAMPLES_PER_CONFUSION if examples else 0,
+                ),
             }
         )
     return {
@@ -140,6 +148,7 @@ def build_context(
         "slices": metrics.get("slices", {}),
         "quality": quality.model_dump(mode="json"),
         "small_support": SMALL_SUPPORT,
+        "examples": examples,
     }
 
 
@@ -174,11 +183,12 @@ def write_reports(
     out_dir: str | Path,
     *,
     title: str = "Evaluation report",
+    examples: bool = True,
 ) -> list[Path]:
     """Write ``report.html`` and ``report.md`` into ``out_dir``; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    context = build_context(evaluation, frame, manifest, quality, title=title)
+    context = build_context(evaluation, frame, manifest, quality, title=title, examples=examples)
     html, md = out / "report.html", out / "report.md"
     html.write_text(render_html(context), encoding="utf-8")
     md.write_text(render_markdown(context), encoding="utf-8")

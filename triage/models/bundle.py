@@ -121,6 +121,19 @@ def _model_card(manifest: Manifest) -> str:
         "|---|---|---|",
     ]
     lines += [f"| {h} | {len(i.labels)} | {i.n_train} tickets |" for h, i in manifest.heads.items()]
+    for head, info in manifest.heads.items():
+        if info.precision_target is None:
+            continue
+        never = [label for label, c in info.class_thresholds.items() if c.threshold is None]
+        threshold = "never auto-routed" if info.threshold is None else f"threshold {info.threshold:.2f}"
+        lines += [
+            "",
+            f"**{head}**: precision target {info.precision_target:.2f}, head {threshold}"
+            + (f"; never auto-routed: {', '.join(never)}" if never else "; every class can be auto-routed")
+            + ".",
+        ]
+    if manifest.novelty:
+        lines += ["", f"Novelty check: false-alarm rate {manifest.novelty['false_alarm_rate']} on ordinary tickets."]
     if manifest.metrics:
         lines += [
             "",

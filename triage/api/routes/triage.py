@@ -27,6 +27,8 @@ def _record(metrics: ServiceMetrics, decision: Decision) -> None:
     metrics.decisions.labels(outcome=decision.outcome.value).inc()
     for head, suggestion in decision.heads.items():
         metrics.head_decisions.labels(head=head, outcome="confident" if suggestion.confident else "not_confident").inc()
+    for reason in decision.reasons:
+        metrics.reasons.labels(code=reason.code, head=reason.head or "").inc()
 
 
 def _respond(ticket: TicketIn, decision: Decision, truncated: bool) -> TriageResponse:
