@@ -71,33 +71,11 @@ def evaluate(triager: Triager, frame: pd.DataFrame, *, slices: Sequence[str] = (
     result: dict[str, Any] = {"n_tickets": len(frame)}
     all_correct = np.ones(len(frame), dtype=bool)
     unknown_any = np.zeros(len(frame), dtype=bool)  # a label some head never saw
-    for head, p in assessment.probabilities.items():
+    for head in assessment.probabilities:
         if head not in frame.columns or not (labelled := frame[head].notna().to_numpy()).any():
             continue
         truth = frame.loc[labelled, head].to_numpy().astype(str)
-        report = _head_report(model, head, truth, p[labelled])
-        predicted = model.classes(head)[p[labelled].argmax(axis=1)].astype(str)
-        correct = predicted == truth
-        confident = assessment.confident[head][labelled]
-        report["auto_route"] = {
-            **auto_route_summary(confident, correct),
-            "target": triager.bundle.manifest.heads[head].precision_target,
-            "threshold": triager.public_threshold(head),
-            "per_class_thresholds": bool(triager.bundle.manifest.heads[head].class_thresholds),
-        }
-        report["per_class_auto_route"] = _per_class_auto_route(
-            predicted, correct, confident, model.classes(head).astype(str), triager.class_thresholds[head]
-        )
-        report["risk_coverage"] = risk_coverage(p[labelled].max(axis=1), correct)
-        classes = model.classes(head).astype(str)
-        unknown = ~np.isin(truth, classes)
-        truth_index = np.where(unknown, -1, np.searchsorted(classes, truth))
-        report["prediction_set"] = prediction_set_summary(
-            assessment.prediction_sets[head][labelled], truth_index, triager.set_coverage
-        )
-        sent_to_review = ~assessment.auto_route[labelled][unknown]
-        report["unknown_label"]["deferred"] = float(sent_to_review.mean()) if unknown.any() else None
-        result[head] = report
+        result[head], correct, unknown = _head_decisions(triager, assessment, head, labelled, truth)
         all_correct[labelled] &= correct
         unknown_any[np.flatnonzero(labelled)[unknown]] = True
     targets = [i.precision_target for i in triager.bundle.manifest.heads.values() if i.precision_target is not None]
@@ -118,6 +96,39 @@ def evaluate(triager: Triager, frame: pd.DataFrame, *, slices: Sequence[str] = (
     if slices:
         result["slices"] = {column: slice_metrics(frame, predictions, column) for column in slices}
     return Evaluation(result, predictions)
+
+
+def _head_decisions(
+    triager: Triager, assessment: Assessment, head: str, labelled: np.ndarray, truth: np.ndarray
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """One head's metrics on its labelled tickets with what the decisions made of them; also returns which
+    of those tickets the head got right and which carry a label the model never saw."""
+    model = triager.bundle.model
+    p = assessment.probabilities[head][labelled]
+    classes = model.classes(head).astype(str)
+    report = _head_report(model, head, truth, p)
+    predicted = classes[p.argmax(axis=1)]
+    correct = predicted == truth
+    confident = assessment.confident[head][labelled]
+    info = triager.bundle.manifest.heads[head]
+    report["auto_route"] = {
+        **auto_route_summary(confident, correct),
+        "target": info.precision_target,
+        "threshold": triager.public_threshold(head),
+        "per_class_thresholds": bool(info.class_thresholds),
+    }
+    report["per_class_auto_route"] = _per_class_auto_route(
+        predicted, correct, confident, classes, triager.class_thresholds[head]
+    )
+    report["risk_coverage"] = risk_coverage(p.max(axis=1), correct)
+    unknown = ~np.isin(truth, classes)
+    truth_index = np.where(unknown, -1, np.searchsorted(classes, truth))
+    report["prediction_set"] = prediction_set_summary(
+        assessment.prediction_sets[head][labelled], truth_index, triager.set_coverage
+    )
+    sent_to_review = ~assessment.auto_route[labelled][unknown]
+    report["unknown_label"]["deferred"] = float(sent_to_review.mean()) if unknown.any() else None
+    return report, correct, unknown
 
 
 MAX_SLICE_VALUES = 30
