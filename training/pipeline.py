@@ -233,5 +233,19 @@ def train(
             mlflow.log_metrics({**flatten_metrics(metrics), **{f"time.{k}_s": v for k, v in timings.items()}})
             log_json(run, "data_quality.json", tickets.quality.model_dump(mode="json"))
             log_json(run, "holdout_metrics.json", metrics)
+            mlflow.log_metrics(
+                {
+                    **{f"threshold.{h}": t for h, t in thresholds.items() if t is not None},
+                    **{
+                        f"never_routed_classes.{h}": sum(c.threshold is None for c in classes.values())
+                        for h, classes in per_class.items()
+                    },
+                }
+            )
+            log_json(
+                run,
+                "thresholds.json",
+                {h: {k: v.model_dump() for k, v in classes.items()} for h, classes in per_class.items()},
+            )
             mlflow.log_artifacts(str(bundle.path), artifact_path="bundle")
     return TrainResult(bundle, tickets, split, selection, metrics, timings, run.info.run_id if run else None)

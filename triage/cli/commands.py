@@ -246,7 +246,10 @@ def compare(
     out.print(table)
     out.print(f"wrote {out_dir}/compare.json, compare.md")
     if not no_mlflow:
-        _log(lambda: log_evaluation(new.bundle.manifest, out_dir, {}, kind="compare"))
+        gate_metrics = {
+            "gate": {"passed": float(result["gate"]["passed"]), "failures": len(result["gate"]["failures"])}
+        }
+        _log(lambda: log_evaluation(new.bundle.manifest, out_dir, gate_metrics, kind="compare"))
     if not result["gate"]["passed"]:
         for failure in result["gate"]["failures"]:
             err.print(f"[red]gate:[/] {failure}")
