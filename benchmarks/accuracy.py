@@ -81,6 +81,7 @@ def bench(name: str, train_file: Path, test_file: Path, work: Path, extra: list[
         "ece": metrics["ece"],
         "category_auto_route": metrics["auto_route"],
         "overall_auto_route": json.loads((report / "metrics.json").read_text())["overall"]["auto_route"],
+        "unfamiliar": json.loads((report / "metrics.json").read_text())["overall"]["unfamiliar"],
         "global_threshold": json.loads((report / "metrics.json").read_text())["overall"]["global_threshold"],
         "aurc": metrics["risk_coverage"]["aurc"],
         "prediction_set": metrics["prediction_set"],

@@ -52,7 +52,11 @@ class TrainConfig(BaseModel):
         default_factory=dict, description="per-head targets overriding precision_target, e.g. {'priority': 0.9}"
     )
     novelty_false_alarm_rate: float | None = Field(
-        0.05, gt=0.0, lt=1.0, description="share of ordinary tickets flagged unfamiliar; None: no novelty check"
+        0.2,
+        gt=0.0,
+        lt=1.0,
+        description="share of ordinary tickets flagged unfamiliar (mostly ones the classifier is unsure of anyway); "
+        "None: no novelty check",
     )
     seed: int = 0
     quantize: bool = Field(True, description="int8 ONNX encoder (faster; measured cost in benchmarks/README)")

@@ -43,7 +43,7 @@ def test_evaluate_writes_metrics_per_head(trained_bundle: Path, small_export: Pa
         sets = metrics[head]["prediction_set"]
         assert sets["target_coverage"] == 0.9 and sets["mean_size"] >= 1
         assert sets["coverage"] >= 0.85  # conformal sets reach their coverage on tickets like the training ones
-    assert 0 <= metrics["overall"]["unfamiliar"] < 0.2  # mostly tickets like the training ones
+    assert 0 <= metrics["overall"]["unfamiliar"] < 0.3  # about the configured 0.2 on tickets like the training ones
     overall = metrics["overall"]["auto_route"]
     assert overall["n"] == 900 and overall["target"] == 0.95
     assert 0 <= metrics["overall"]["tier_risk"] <= 1

@@ -44,7 +44,7 @@ class TriageModel:
         class_weight: str | None = "balanced",
         calibration_folds: int = 3,
         min_class_count: int = 5,
-        novelty_false_alarm_rate: float | None = 0.05,
+        novelty_false_alarm_rate: float | None = 0.2,
         progress: bool = False,
     ) -> None:
         self.feature_set = feature_set
