@@ -118,7 +118,7 @@ def _head_decisions(
         "per_class_thresholds": bool(info.class_thresholds),
     }
     report["per_class_auto_route"] = _per_class_auto_route(
-        predicted, correct, confident, classes, triager.class_thresholds[head]
+        predicted, correct, confident, assessment.auto_route[labelled], classes, triager.class_thresholds[head]
     )
     report["risk_coverage"] = risk_coverage(p.max(axis=1), correct)
     unknown = ~np.isin(truth, classes)
@@ -196,17 +196,24 @@ def _global_threshold(
 
 
 def _per_class_auto_route(
-    predicted: np.ndarray, correct: np.ndarray, confident: np.ndarray, classes: np.ndarray, thresholds: np.ndarray
+    predicted: np.ndarray,
+    correct: np.ndarray,
+    confident: np.ndarray,
+    auto: np.ndarray,
+    classes: np.ndarray,
+    thresholds: np.ndarray,
 ) -> dict[str, dict[str, Any]]:
     """Per predicted label: its threshold (None: never auto-routed), how many tickets were predicted as it,
-    the share of those the head was confident about, and the precision of those."""
+    the share the head was confident about (``confident``), the share of them auto-routed once every head,
+    the novelty check and the rules had their say (``coverage``), and this head's precision on those."""
     report = {}
     for label, threshold in zip(classes, thresholds, strict=True):
         mine = predicted == label
-        summary = auto_route_summary(confident[mine], correct[mine])
+        summary = auto_route_summary(auto[mine], correct[mine])
         report[str(label)] = {
             "threshold": None if threshold == float("inf") else round(float(threshold), 4),
             "predicted": int(mine.sum()),
+            "confident": float(confident[mine].mean()) if mine.any() else 0.0,
             "coverage": summary["coverage"],
             "precision": summary["precision"],
         }
