@@ -52,14 +52,14 @@ TEXTS = [
 
 
 def test_each_predicted_class_uses_its_own_threshold(trained_bundle: Path) -> None:
-    from triage.models.bundle import ClassThresholdInfo
+    from triage.models.head import ClassThreshold
 
     bundle = load_bundle(trained_bundle)
     info = bundle.manifest.heads["category"]
     predicted = bundle.model.classes("category")[Triager(bundle).assess(TEXTS).probabilities["category"].argmax(1)]
     refused = str(predicted[0])
     info.class_thresholds = {
-        label: ClassThresholdInfo(threshold=None if label == refused else 0.0, source="test", n_heldout=0)
+        label: ClassThreshold(threshold=None if label == refused else 0.0, source="test", n_heldout=0)
         for label in info.labels
     }
     triager = Triager(bundle)

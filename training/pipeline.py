@@ -26,8 +26,7 @@ from triage.evaluation import evaluate_model
 from triage.features import FEATURE_SETS, uses_embeddings
 from triage.features.encoder import cached_encoder
 from triage.models import Bundle, TriageModel, save_bundle
-from triage.models.bundle import ClassThresholdInfo
-from triage.models.head import class_thresholds, precision_threshold
+from triage.models.head import ClassThreshold, class_thresholds, precision_threshold
 from triage.settings import get_settings
 from triage.tracking import flatten_metrics, log_json, mlflow_run
 
@@ -86,12 +85,12 @@ def fingerprint(frame: pd.DataFrame, heads: Sequence[str]) -> str:
 
 def choose_thresholds(
     model: TriageModel, config: TrainConfig
-) -> tuple[dict[str, float], dict[str, float | None], dict[str, dict[str, ClassThresholdInfo]]]:
+) -> tuple[dict[str, float], dict[str, float | None], dict[str, dict[str, ClassThreshold]]]:
     """Per head, the precision target, the pooled threshold and one threshold per class, from the held-out
     tickets of each head (never the test split); logs the classes that are never auto-routed."""
     targets: dict[str, float] = {}
     thresholds: dict[str, float | None] = {}
-    per_class: dict[str, dict[str, ClassThresholdInfo]] = {}
+    per_class: dict[str, dict[str, ClassThreshold]] = {}
     for head, clf in model.heads_.items():
         target = config.precision_targets.get(head, config.precision_target)
         if target is None:
@@ -106,10 +105,7 @@ def choose_thresholds(
             target=target,
             head_threshold=thresholds[head],
         )
-        per_class[head] = {
-            str(label): ClassThresholdInfo(threshold=c.threshold, source=c.source, n_heldout=c.n_heldout)
-            for label, c in zip(clf.classes_, chosen, strict=True)
-        }
+        per_class[head] = {str(label): c for label, c in zip(clf.classes_, chosen, strict=True)}
         sources = pd.Series([c.source for c in chosen]).value_counts().to_dict()
         never = [label for label, c in per_class[head].items() if c.threshold is None]
         logger.info("head %s, precision target %.2f: thresholds per class %s", head, target, sources)

@@ -29,19 +29,12 @@ import joblib
 from pydantic import BaseModel, Field, ValidationError
 
 from triage.errors import BundleError, BundleIntegrityError, BundleVersionError
+from triage.models.head import ClassThreshold
 from triage.models.triage_model import TriageModel
 
 FORMAT_VERSION = 2  # 2: per-class thresholds, novelty combined with classifier confidence
 MANIFEST = "manifest.json"
 _LIBRARIES = ("triage", "scikit-learn", "numpy", "scipy", "onnxruntime", "tokenizers", "joblib", "pandas")
-
-
-class ClassThresholdInfo(BaseModel):
-    """The auto-routing threshold of one class (see :func:`triage.models.head.class_thresholds`)."""
-
-    threshold: float | None = Field(description="null: never auto-routed")
-    source: str = Field(description="class (certified alone), pooled (with its head) or unreachable")
-    n_heldout: int = Field(description="held-out tickets predicted as this class that chose the threshold")
 
 
 class HeadInfo(BaseModel):
@@ -54,7 +47,7 @@ class HeadInfo(BaseModel):
     precision_target: float | None = Field(
         None, description="set: thresholds were chosen for this precision; a null threshold means never auto-route"
     )
-    class_thresholds: dict[str, ClassThresholdInfo] = Field(
+    class_thresholds: dict[str, ClassThreshold] = Field(
         default_factory=dict, description="per predicted label; empty: the head threshold applies to every label"
     )
     metrics: dict[str, Any] = Field(default_factory=dict)
@@ -157,7 +150,7 @@ def save_bundle(
     quality: dict[str, Any] | None = None,
     thresholds: dict[str, float | None] | None = None,
     precision_targets: dict[str, float] | None = None,
-    class_thresholds: dict[str, dict[str, ClassThresholdInfo]] | None = None,
+    class_thresholds: dict[str, dict[str, ClassThreshold]] | None = None,
 ) -> Bundle:
     """Write ``model`` as a bundle directory (replacing one that is there) and return it loaded."""
     out = Path(out_dir)

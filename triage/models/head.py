@@ -5,11 +5,11 @@ prediction sets from a second, disjoint half of those predictions."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import BaseModel, Field
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -58,16 +58,16 @@ def precision_threshold(
     return best
 
 
-@dataclass(frozen=True)
-class ClassThreshold:
-    """The auto-routing threshold of one class and where it comes from: ``class`` (its own held-out tickets
-    certify the target at this threshold), ``pooled`` (the head's threshold: nothing in the class's own
-    tickets says it is worse than the target there) or ``unreachable`` (never auto-routed: its own tickets
-    show a precision below the target and certify no threshold)."""
+class ClassThreshold(BaseModel):
+    """The auto-routing threshold of one class and where it comes from (kept as is in the bundle manifest)."""
 
-    threshold: float | None
-    source: str
-    n_heldout: int
+    threshold: float | None = Field(description="null: never auto-routed")
+    source: str = Field(
+        description="class: its own held-out tickets certify the target at this threshold; pooled: the head's "
+        "threshold, nothing in the class's own tickets says it is worse than the target there; unreachable: "
+        "its own tickets show a precision below the target and certify no threshold"
+    )
+    n_heldout: int = Field(description="held-out tickets predicted as this class that chose the threshold")
 
 
 def class_thresholds(
@@ -99,19 +99,17 @@ def class_thresholds(
         mine = pred == c
         n_mine = int(mine.sum())
         own = precision_threshold(top[mine], correct[mine], target=target, confidence=confidence, grid=grid)
-        if head_threshold is None:
-            result.append(ClassThreshold(own, "class" if own is not None else "unreachable", n_mine))
-            continue
-        if own is not None and own <= head_threshold:  # certified alone below the head's threshold
-            result.append(ClassThreshold(own, "class", n_mine))
+        alone = ClassThreshold(threshold=own, source="class" if own is not None else "unreachable", n_heldout=n_mine)
+        if head_threshold is None or (own is not None and own <= head_threshold):
+            result.append(alone)  # nothing to pool with, or certified alone below the head's threshold
             continue
         routed = mine & (top >= head_threshold)
         n, k = int(routed.sum()), int(correct[routed].sum())
         below_target = n > k and beta.ppf(1.0 - (1.0 - confidence) / n_classes, k + 1, n - k) < target
-        if not below_target:
-            result.append(ClassThreshold(head_threshold, "pooled", n_mine))
-        else:  # shown worse than the target at the head's threshold: its own, higher one, or never
-            result.append(ClassThreshold(own, "class" if own is not None else "unreachable", n_mine))
+        # shown worse than the target at the head's threshold: its own, higher one, or never
+        result.append(
+            alone if below_target else ClassThreshold(threshold=head_threshold, source="pooled", n_heldout=n_mine)
+        )
     return result
 
 
