@@ -187,8 +187,7 @@ def evaluate(
     tickets = load_tickets(data, mapping_from_options(mapping, text, label, id_column, time_column), dedupe=False)
     tickets.quality.render()
     evaluation = run_evaluation(triager, tickets.frame, slices=slice_by or ())
-    metrics = {"model_version": triager.version, **evaluation.metrics}
-    evaluation.metrics = metrics
+    metrics = evaluation.metrics
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out_dir / "data_quality.json").write_text(tickets.quality.model_dump_json(indent=2))
@@ -236,10 +235,7 @@ def compare(
     tickets = load_tickets(data, mapping_from_options(mapping, text, label, id_column, time_column), dedupe=False)
     tickets.quality.render()
     frame = tickets.frame
-    targets = [i.precision_target for i in new.bundle.manifest.heads.values() if i.precision_target is not None]
-    result = run_compare(
-        run_evaluation(new, frame), run_evaluation(old, frame), frame, gate, new_target=min(targets, default=None)
-    )
+    result = run_compare(run_evaluation(new, frame), run_evaluation(old, frame), frame, gate)
     result = {"model_version": new.version, "baseline_version": old.version, **result}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "compare.json").write_text(json.dumps(result, indent=2))

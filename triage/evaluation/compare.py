@@ -100,9 +100,10 @@ def _head(frame: pd.DataFrame, new: pd.DataFrame, old: pd.DataFrame, head: str, 
     }
 
 
-def compare(new: Evaluation, old: Evaluation, frame: pd.DataFrame, gate: Gate, *, new_target: float | None) -> dict:
+def compare(new: Evaluation, old: Evaluation, frame: pd.DataFrame, gate: Gate) -> dict:
     """Per head shared by both models: accuracies, McNemar, per-class recall changes; overall auto-routing
-    of both; and the gate's verdict with every failure named."""
+    of both; and the gate's verdict with every failure named (the precision minimum defaults to the new
+    bundle's overall target, as its evaluation reports it)."""
     heads = [
         h
         for h in ("category", "priority", "tier")
@@ -119,7 +120,7 @@ def compare(new: Evaluation, old: Evaluation, frame: pd.DataFrame, gate: Gate, *
         for c in result["classes"]
         if c["fails_gate"]
     ]
-    min_precision = gate.min_precision if gate.min_precision is not None else new_target
+    min_precision = gate.min_precision if gate.min_precision is not None else auto_new.get("target")
     upper = precision_upper_bound(auto_new)
     if min_precision is not None and upper is not None and upper < min_precision:
         failures.append(

@@ -68,7 +68,7 @@ def evaluate(triager: Triager, frame: pd.DataFrame, *, slices: Sequence[str] = (
         predictions[f"{head}_confidence"] = p.max(axis=1)
         predictions[f"{head}_confident"] = assessment.confident[head]
     predictions["auto_route"] = assessment.auto_route
-    result: dict[str, Any] = {"n_tickets": len(frame)}
+    result: dict[str, Any] = {"model_version": triager.version, "n_tickets": len(frame)}
     all_correct = np.ones(len(frame), dtype=bool)
     unknown_any = np.zeros(len(frame), dtype=bool)  # a label some head never saw
     for head in assessment.probabilities:
