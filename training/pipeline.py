@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from training.selection import Selection, choose_feature_set
+from training.selection import CANDIDATES, Selection, choose_feature_set
 from training.splits import Split, holdout_split
 from triage.data import ColumnMapping, Tickets, load_tickets
 from triage.evaluation import evaluate_model
@@ -37,6 +37,12 @@ class TrainConfig(BaseModel):
     """Options of a training run (defaults suit a help-desk export of a few thousand tickets and up)."""
 
     feature_set: str = Field("auto", description=f"auto or one of {list(FEATURE_SETS)}")
+    trees: str = Field(
+        "auto",
+        pattern="^(auto|on|off)$",
+        description="boosted trees on the words beside the linear model: auto (where they help on a validation "
+        "split), on or off",
+    )
     embedding_model: str | None = Field(None, description="defaults to settings.embedding_model")
     holdout: float = Field(0.2, ge=0.0, lt=0.9, description="share of tickets held out for the test metrics")
     C: float = Field(0.5, gt=0)
@@ -155,19 +161,24 @@ def train(
     cache_path = Path(cache_dir) / "embeddings.sqlite"
     selection = None
     feature_set = config.feature_set
-    if feature_set == "auto":
+    trees = {"on": True, "off": False}.get(config.trees)
+    if feature_set == "embedding":
+        trees = False  # the trees read word TF-IDF, which this feature set lacks
+    if feature_set == "auto" or trees is None:
         t = time.perf_counter()
         first = heads[0]
         labelled = train_part[first].notna().to_numpy()
         selection = choose_feature_set(
             train_part["text"][labelled].tolist(),
             train_part[first][labelled],
-            encoder_dir=encoder_dir,  # type: ignore[arg-type]  # always set for "auto"
+            encoder_dir=encoder_dir,
             cache_path=cache_path,
+            candidates=CANDIDATES if feature_set == "auto" else (feature_set,),
+            trees=trees,
             seed=config.seed,
         )
-        feature_set = selection.chosen
-        logger.info("feature selection: %s", selection.reason)
+        feature_set, trees = selection.chosen, selection.trees
+        logger.info("model selection: %s", selection.reason)
         timings["select_features"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -181,6 +192,7 @@ def train(
         calibration_folds=config.calibration_folds,
         min_class_count=config.min_class_count,
         novelty_false_alarm_rate=config.novelty_false_alarm_rate,
+        trees=bool(trees),
         progress=True,
     ).fit(train_part["text"].tolist(), train_part[heads])
     timings["fit"] = time.perf_counter() - t
@@ -197,7 +209,9 @@ def train(
             "n_train": len(split.train),
             "n_test": len(split.test),
         },
-        "feature_selection": asdict(selection) if selection else {"chosen": feature_set, "reason": "given"},
+        "feature_selection": asdict(selection)
+        if selection
+        else {"chosen": feature_set, "trees": bool(trees), "reason": "given"},
         "embedding_model": embedding_model if uses_embeddings(feature_set) else None,
         "config": config.model_dump(mode="json"),
     }
@@ -221,6 +235,7 @@ def train(
             mlflow.log_params(
                 {
                     "feature_set": feature_set,
+                    "trees": bool(trees),
                     "heads": ",".join(bundle.manifest.heads),
                     "split": split.method,
                     "n_train": len(split.train),

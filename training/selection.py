@@ -1,45 +1,71 @@
-"""Choosing the feature set per data set on a validation split: embeddings help on short phrasings and cost
-latency; on long, keyword-rich tickets TF-IDF alone may be as good. The cheaper set wins unless the richer
+"""Choosing the model per data set on a validation split: embeddings help on short phrasings and cost
+latency; on long, keyword-rich tickets TF-IDF alone may be as good. Boosted trees on the words help where
+combinations of words tell classes apart, and cost training time. The cheaper choice wins unless the richer
 one is clearly better."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.special import log_softmax
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 from sklearn.svm import LinearSVC
 
-from triage.features import build_features
+from triage.features import FEATURE_SETS, build_features
+from triage.models.head import _logits, fit_fusion
+from triage.models.trees import WordTrees, clipped_log
 
 CANDIDATES = ("tfidf", "tfidf+embedding")
 
 
 @dataclass
 class Selection:
-    """The chosen feature set and the validation scores behind the choice."""
+    """The chosen feature set, whether to add boosted trees, and the validation scores behind the choice."""
 
     chosen: str
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     n_validation: int = 0
     reason: str = ""
+    trees: bool = False
+
+
+def _score(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    acc, macro = accuracy_score(y, pred), f1_score(y, pred, average="macro")
+    return {"accuracy": float(acc), "macro_f1": float(macro), "score": float((acc + macro) / 2)}
+
+
+def _fused_predictions(logits: np.ndarray, tree_log: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    """Predictions of the linear scores fused with the trees, the fusion weights cross-fitted on two halves
+    of the validation tickets (each half predicted with weights fitted on the other)."""
+    pred = np.empty(len(y), dtype=int)
+    first, second = train_test_split(np.arange(len(y)), test_size=0.5, random_state=seed)
+    for fit_rows, out_rows in ((first, second), (second, first)):
+        beta, gamma = fit_fusion(logits[fit_rows], tree_log[fit_rows], y[fit_rows])
+        pred[out_rows] = log_softmax(beta * logits[out_rows] + gamma * tree_log[out_rows], axis=1).argmax(axis=1)
+    return pred
 
 
 def choose_feature_set(
     texts: list[str],
     labels: pd.Series,
     *,
-    encoder_dir: Path,
+    encoder_dir: Path | None,
     cache_path: Path | None,
+    candidates: tuple[str, ...] = CANDIDATES,
+    trees: bool | None = None,
     max_tickets: int = 10_000,
     min_gain: float = 0.005,
     seed: int = 0,
 ) -> Selection:
     """Compare the candidate feature sets on a stratified validation split of (a sample of) the tickets,
-    scoring the mean of accuracy and macro-F1. ``tfidf+embedding`` must beat ``tfidf`` by ``min_gain``."""
+    scoring the mean of accuracy and macro-F1; ``tfidf+embedding`` must beat ``tfidf`` by ``min_gain``. Then,
+    unless ``trees`` is given, whether boosted trees fused with the linear model beat it by ``min_gain``."""
     y = labels.astype(str).to_numpy()
     counts = pd.Series(y).value_counts()
     keep = np.isin(y, counts[counts >= 4].index.to_numpy())
@@ -47,19 +73,38 @@ def choose_feature_set(
     if len(positions) > max_tickets:
         positions, _ = train_test_split(positions, train_size=max_tickets, random_state=seed, stratify=y[positions])
     fit_pos, val_pos = train_test_split(positions, test_size=0.25, random_state=seed, stratify=y[positions])
+    # Each feature unit is fitted once; a candidate is its units' blocks side by side.
+    widest = max(candidates, key=lambda name: len(FEATURE_SETS[name]))
+    units = build_features(widest, encoder_dir=encoder_dir, cache_path=cache_path, progress=True).transformer_list
+    fit_texts, val_texts = [texts[i] for i in fit_pos], [texts[i] for i in val_pos]
+    blocks = {name: (unit.fit_transform(fit_texts), unit.transform(val_texts)) for name, unit in units}
     scores: dict[str, dict[str, float]] = {}
-    for name in CANDIDATES:
-        features = build_features(name, encoder_dir=encoder_dir, cache_path=cache_path, progress=True)
-        X_fit = features.fit_transform([texts[i] for i in fit_pos])
-        X_val = features.transform([texts[i] for i in val_pos])
-        pred = LinearSVC(C=0.5, class_weight="balanced").fit(X_fit, y[fit_pos]).predict(X_val)
-        acc = accuracy_score(y[val_pos], pred)
-        macro = f1_score(y[val_pos], pred, average="macro")
-        scores[name] = {"accuracy": float(acc), "macro_f1": float(macro), "score": float((acc + macro) / 2)}
-    gain = scores["tfidf+embedding"]["score"] - scores["tfidf"]["score"]
-    chosen = "tfidf+embedding" if gain >= min_gain else "tfidf"
+    fitted: dict[str, tuple[Any, Any, LinearSVC]] = {}
+    for name in candidates:
+        X_fit, X_val = (
+            sparse.hstack([blocks[unit][part] for unit in FEATURE_SETS[name]], format="csr") for part in (0, 1)
+        )
+        svm = LinearSVC(C=0.5, class_weight="balanced").fit(X_fit, y[fit_pos])
+        scores[name] = _score(y[val_pos], svm.predict(X_val))
+        fitted[name] = (X_fit, X_val, svm)
+    chosen, reasons = candidates[0], []
+    if {"tfidf", "tfidf+embedding"} <= scores.keys():
+        gain = scores["tfidf+embedding"]["score"] - scores["tfidf"]["score"]
+        chosen = "tfidf+embedding" if gain >= min_gain else "tfidf"
+        reasons.append(f"embeddings {'add' if gain >= 0 else 'cost'} {abs(gain) * 100:.2f} points")
+    if trees is None:
+        X_fit, X_val, svm = fitted[chosen]
+        classes, y_fit = np.unique(y[fit_pos], return_inverse=True)
+        y_val = np.searchsorted(classes, y[val_pos])
+        words = blocks["word"][0].shape[1]  # the word block comes first
+        tree_log = clipped_log(WordTrees(columns=words, random_state=seed).fit(X_fit, y_fit).predict_proba(X_val))
+        fused = _fused_predictions(_logits(svm.decision_function(X_val)), tree_log, y_val, seed)
+        scores[f"{chosen}+trees"] = _score(y[val_pos], classes[fused])
+        tree_gain = scores[f"{chosen}+trees"]["score"] - scores[chosen]["score"]
+        trees = tree_gain >= min_gain
+        reasons.append(f"boosted trees {'add' if tree_gain >= 0 else 'cost'} {abs(tree_gain) * 100:.2f} points")
     reason = (
-        f"embeddings {'add' if gain >= 0 else 'cost'} {abs(gain) * 100:.2f} points on {len(val_pos)} "
-        f"validation tickets (threshold {min_gain * 100:.1f}): using {chosen}"
+        f"{', '.join(reasons) or 'nothing compared'} on {len(val_pos)} validation tickets (threshold "
+        f"{min_gain * 100:.1f}): using {chosen}{' with boosted trees' if trees else ''}"
     )
-    return Selection(chosen, scores, len(val_pos), reason)
+    return Selection(chosen, scores, len(val_pos), reason, bool(trees))

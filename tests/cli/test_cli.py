@@ -152,3 +152,18 @@ def test_precision_targets_per_head_and_bad_values() -> None:
     for bad, problem in [("colour=0.9", "unknown head"), ("high", "expected a number"), ("1.5", "between 0 and 1")]:
         result = runner.invoke(app, ["train", "x.csv", "--out", "m", "--precision-target", bad])
         assert result.exit_code == 2 and problem in result.output
+
+
+def test_trees_option_is_recorded_and_bad_values_are_named(tmp_path: Path) -> None:
+    rows = [{"text": f"{w} problem {i}", "category": w} for i in range(40) for w in ("printer", "vpn")]
+    export = tmp_path / "export.csv"
+    pd.DataFrame(rows).to_csv(export, index=False)
+    args = ["train", str(export), "--out", str(tmp_path / "m"), "--features", "tfidf", "--no-mlflow"]
+    result = runner.invoke(app, [*args, "--trees", "on"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["model_params"]["trees"] is True
+    assert manifest["training"]["feature_selection"] == {"chosen": "tfidf", "trees": True, "reason": "given"}
+    result = runner.invoke(app, [*args, "--trees", "maybe"])
+    assert result.exit_code == 2
+    assert "--trees" in result.output and "'maybe' is not one of" in result.output

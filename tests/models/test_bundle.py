@@ -16,7 +16,7 @@ def bundle_copy(trained_bundle: Path, tmp_path: Path) -> Path:
 
 def test_manifest_is_plain_json_with_labels_versions_and_checksums(trained_bundle: Path) -> None:
     raw = json.loads((trained_bundle / "manifest.json").read_text())
-    assert raw["format_version"] == FORMAT_VERSION == 2
+    assert raw["format_version"] == FORMAT_VERSION == 3
     assert set(raw["heads"]) == {"category", "priority", "tier"}
     assert len(raw["heads"]["category"]["labels"]) == 14
     assert {"features.joblib", "heads/category.joblib", "README.md", "data_quality.json"} <= set(raw["files"])

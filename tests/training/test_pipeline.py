@@ -36,7 +36,8 @@ def test_training_run_is_tracked_in_mlflow_with_metrics_quality_and_bundle(
     monkeypatch.setattr(pipeline, "cached_encoder", lambda *a, **k: tiny_encoder)
     result = train([small_export], tmp_path / "model", config=TrainConfig(feature_set="auto"))
     assert result.selection is not None and result.selection.chosen in ("tfidf", "tfidf+embedding")
-    assert set(result.selection.scores) == {"tfidf", "tfidf+embedding"}
+    chosen = result.selection.chosen
+    assert set(result.selection.scores) == {"tfidf", "tfidf+embedding", f"{chosen}+trees"}
     run = mlflow.get_run(result.run_id)
     assert run.data.params["split"] == "time"
     assert 0 < run.data.metrics["category.accuracy"] <= 1
@@ -48,3 +49,5 @@ def test_training_run_is_tracked_in_mlflow_with_metrics_quality_and_bundle(
     manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
     assert manifest["training"]["mlflow_run_id"] == result.run_id
     assert manifest["training"]["feature_selection"]["chosen"] == manifest["model_params"]["feature_set"]
+    assert manifest["training"]["feature_selection"]["trees"] == manifest["model_params"]["trees"]
+    assert run.data.params["trees"] == str(result.selection.trees)

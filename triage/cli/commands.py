@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -92,6 +93,14 @@ def _thresholds_table(manifest: Manifest) -> Table:
     return table
 
 
+class Trees(StrEnum):
+    """Choices of ``--trees``."""
+
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
 @app.command()
 def train(
     data: DataArg,
@@ -102,6 +111,13 @@ def train(
     id_column: IdOpt = None,
     time_column: TimeOpt = None,
     features: Annotated[str, typer.Option(help="auto, tfidf, tfidf+embedding or embedding.")] = "auto",
+    trees: Annotated[
+        Trees,
+        typer.Option(
+            help="Boosted trees on the words beside the linear model: auto (kept where they help on a "
+            "validation split), on or off.",
+        ),
+    ] = Trees.auto,
     holdout: Annotated[float, typer.Option(help="Share held out for test metrics (0: train on all).")] = 0.2,
     embedding_model: Annotated[str | None, typer.Option(help="Sentence-transformer name or folder.")] = None,
     min_class_count: Annotated[int, typer.Option(help="Rarer classes are left out of their head.")] = 5,
@@ -128,6 +144,7 @@ def train(
 
     config = TrainConfig(
         feature_set=features,
+        trees=trees.value,
         holdout=holdout,
         embedding_model=embedding_model,
         min_class_count=min_class_count,
@@ -141,7 +158,7 @@ def train(
     )
     err.print(f"split: {result.split.description}")
     if result.selection:
-        err.print(f"features: {result.selection.reason}")
+        err.print(f"model: {result.selection.reason}")
     if result.metrics:
         out.print(_metrics_table(result.metrics))
     manifest = result.bundle.manifest

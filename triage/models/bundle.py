@@ -32,9 +32,9 @@ from triage.errors import BundleError, BundleIntegrityError, BundleVersionError
 from triage.models.head import ClassThreshold
 from triage.models.triage_model import TriageModel
 
-FORMAT_VERSION = 2  # 2: per-class thresholds, novelty combined with classifier confidence
+FORMAT_VERSION = 3  # 2: per-class thresholds, novelty combined with classifier confidence; 3: boosted trees
 MANIFEST = "manifest.json"
-_LIBRARIES = ("triage", "scikit-learn", "numpy", "scipy", "onnxruntime", "tokenizers", "joblib", "pandas")
+_LIBRARIES = ("triage", "scikit-learn", "lightgbm", "numpy", "scipy", "onnxruntime", "tokenizers", "joblib", "pandas")
 
 
 class HeadInfo(BaseModel):

@@ -1,24 +1,29 @@
-"""One calibrated classifier per head: a class-weighted linear model whose scores are calibrated by
-temperature scaling on out-of-fold predictions (data the classifier did not fit), with split-conformal
-prediction sets from a second, disjoint half of those predictions."""
+"""One calibrated classifier per head: a class-weighted linear model, optionally fused with boosted trees on
+its most telling words, whose scores are calibrated by temperature scaling on out-of-fold predictions (data
+the classifiers did not fit), with split-conformal prediction sets from a second, disjoint half of those
+predictions."""
 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, Field
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize, minimize_scalar
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot, softmax
 from sklearn.utils.validation import check_is_fitted
+
+from triage.models.trees import WordTrees, clipped_log, log_proba
 
 
 def _logits(scores: np.ndarray) -> np.ndarray:
@@ -36,6 +41,20 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
         return float(-log_softmax(math.exp(log_beta) * logits, axis=1)[np.arange(len(y)), y].mean())
 
     return math.exp(float(minimize_scalar(log_loss, bounds=(-5.0, 5.0), method="bounded").x))
+
+
+def fit_fusion(logits: np.ndarray, tree_log_proba: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The weights ``(beta, gamma)`` minimising the log loss of ``softmax(beta * logits + gamma *
+    tree_log_proba)``: temperature scaling of the linear scores and the trees' say beside them, in one fit
+    (``gamma`` 0 when the trees add nothing)."""
+    rows = np.arange(len(y))
+
+    def log_loss(w: np.ndarray) -> float:
+        return float(-log_softmax(w[0] * logits + w[1] * tree_log_proba, axis=1)[rows, y].mean())
+
+    start = np.array([fit_temperature(logits, y), 0.5])
+    found = minimize(log_loss, start, method="L-BFGS-B", bounds=[(1e-3, 150.0), (0.0, 10.0)])
+    return float(found.x[0]), float(found.x[1])
 
 
 def precision_threshold(
@@ -123,13 +142,16 @@ def conformal_quantile(sorted_scores: np.ndarray, coverage: float) -> float:
 
 
 class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
-    """Linear SVM (or logistic regression) with temperature-scaled probabilities and prediction sets.
+    """Linear SVM (or logistic regression) with temperature-scaled probabilities and prediction sets,
+    optionally fused with boosted trees (``trees=True``, see :class:`~triage.models.trees.WordTrees`).
 
     Out-of-fold scores (``calibration_folds`` folds) are split in two halves of tickets that no scoring model
-    saw: the temperature is fitted on one; the other gives the split-conformal scores behind
-    :meth:`prediction_sets` (so the sets' coverage holds for tickets like the training ones). The classifier
-    is then refitted on all tickets. Temperature scaling keeps the arg-max, so calibration never changes
-    which label is predicted.
+    saw: the temperature (with trees: the temperature and the trees' weight, :func:`fit_fusion`) is fitted on
+    one; the other gives the split-conformal scores behind :meth:`prediction_sets` (so the sets' coverage
+    holds for tickets like the training ones). The linear classifier is then refitted on all tickets; the
+    trees are the fold models themselves, averaged (refitting them would cost another fit for little).
+    Without trees, temperature scaling keeps the arg-max, so calibration never changes which label is
+    predicted; with trees the fused scores decide.
 
     >>> import numpy as np
     >>> X = np.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]] * 3)
@@ -143,7 +165,10 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         "loss": [StrOptions({"svm", "logistic"})],
         "class_weight": [StrOptions({"balanced"}), None],
         "calibration_folds": [Interval(Integral, 2, None, closed="left")],
+        "trees": ["boolean"],
+        "tree_columns": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
+        "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -153,13 +178,19 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         loss: str = "svm",
         class_weight: str | None = "balanced",
         calibration_folds: int = 3,
+        trees: bool = False,
+        tree_columns: int | None = None,
         random_state: int = 0,
+        n_jobs: int | None = None,
     ) -> None:
         self.C = C
         self.loss = loss
         self.class_weight = class_weight
         self.calibration_folds = calibration_folds
+        self.trees = trees
+        self.tree_columns = tree_columns
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _base(self) -> BaseEstimator:
         if self.loss == "logistic":
@@ -176,15 +207,20 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         if counts.min() < self.calibration_folds:
             rare = labels[counts < self.calibration_folds].tolist()
             raise ValueError(f"classes {rare} have fewer than calibration_folds={self.calibration_folds} examples")
-        folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
-        held_out = _logits(cross_val_predict(self._base(), X, y, cv=folds, method="decision_function"))
+        held_out, tree_log, self.estimator_ = self._fit_models(X, y, y_index)
         calibration, conformal = train_test_split(
             np.arange(len(y)),
             test_size=0.5,
             random_state=self.random_state,
             stratify=y_index if counts.min() >= 2 else None,
         )
-        self.beta_ = fit_temperature(held_out[calibration], y_index[calibration])
+        if tree_log is None:
+            self.beta_, self.tree_weight_ = fit_temperature(held_out[calibration], y_index[calibration]), 0.0
+        else:
+            self.beta_, self.tree_weight_ = fit_fusion(
+                held_out[calibration], tree_log[calibration], y_index[calibration]
+            )
+            held_out = held_out + (self.tree_weight_ / self.beta_) * tree_log
         proba = softmax(self.beta_ * held_out[conformal])
         self.conformal_scores_ = np.sort(1.0 - proba[np.arange(len(conformal)), y_index[conformal]])
         # The same held-out half, kept compactly for choosing thresholds and calibrating novelty: which
@@ -193,17 +229,53 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         self.heldout_top_ = proba.max(axis=1).astype(np.float32)
         self.heldout_pred_ = proba.argmax(axis=1)
         self.heldout_correct_ = self.heldout_pred_ == y_index[conformal]
-        self.estimator_ = self._base().fit(X, y)
         self.classes_ = self.estimator_.classes_
         self.n_train_ = len(y)
         return self
 
+    def _fit_models(self, X: Any, y: np.ndarray, y_index: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, Any]:
+        """Out-of-fold linear scores, with ``trees`` the trees' out-of-fold log-probabilities (the fold trees
+        are kept in ``trees_``), and the linear model fitted on every ticket. Each ticket is scored by models
+        that never saw it. The fits are independent and release the GIL: ``n_jobs`` threads run them (``None``:
+        one per core), each tree model on one thread."""
+        folds = list(
+            StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state).split(
+                np.zeros(len(y)), y_index
+            )
+        )
+
+        def linear(rows: np.ndarray) -> Any:
+            return self._base().fit(X[rows], y[rows])
+
+        def trees(rows: np.ndarray) -> WordTrees:
+            model = WordTrees(columns=self.tree_columns, random_state=self.random_state, n_jobs=1)
+            return model.fit(X[rows], y_index[rows])
+
+        with ThreadPoolExecutor(self.n_jobs or os.cpu_count()) as pool:
+            full = pool.submit(linear, np.arange(len(y)))  # the longest fit first
+            fold_linear = [pool.submit(linear, fit_rows) for fit_rows, _ in folds]
+            fold_trees = [pool.submit(trees, fit_rows) for fit_rows, _ in folds] if self.trees else []
+            held_out = np.zeros((len(y), len(np.unique(y_index))))
+            for (_, out_rows), model in zip(folds, fold_linear, strict=True):
+                held_out[out_rows] = _logits(model.result().decision_function(X[out_rows]))
+            self.trees_: list[WordTrees] = [future.result() for future in fold_trees]
+            estimator = full.result()
+        if not self.trees_:
+            return held_out, None, estimator
+        tree_proba = np.zeros_like(held_out)
+        for (_, out_rows), model in zip(folds, self.trees_, strict=True):
+            tree_proba[out_rows] = model.predict_proba(X[out_rows])
+        return held_out, clipped_log(tree_proba), estimator
+
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Calibrated probabilities, columns aligned with ``classes_``. Applies the linear scores and the
-        temperature directly: no per-call validation on the hot API path."""
+        """Calibrated probabilities, columns aligned with ``classes_``. Applies the linear scores, the trees
+        and the temperature directly: no per-call validation on the hot API path."""
         check_is_fitted(self, "estimator_")
         scores = np.asarray(safe_sparse_dot(X, self.estimator_.coef_.T)) + self.estimator_.intercept_
-        return softmax(self.beta_ * _logits(scores))
+        logits = self.beta_ * _logits(scores)
+        if self.trees_:
+            logits = logits + self.tree_weight_ * log_proba(self.trees_, X)
+        return softmax(logits)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable label of each row."""

@@ -17,7 +17,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import FeatureUnion
 
 from triage.data.mapping import HEADS
-from triage.features import build_features, uses_embeddings
+from triage.errors import ConfigError
+from triage.features import FEATURE_SETS, build_features, uses_embeddings
 from triage.models.head import CalibratedLinearHead
 from triage.models.novelty import NearestNeighbourNovelty
 
@@ -30,6 +31,7 @@ class TriageModel:
 
     Heads whose label column is absent or has fewer than two learnable classes are not trained (see
     ``skipped_heads_``). Classes with fewer than ``min_class_count`` tickets are left out of their head.
+    ``trees=True`` fuses each head's linear scores with boosted trees on the word TF-IDF block.
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class TriageModel:
         calibration_folds: int = 3,
         min_class_count: int = 5,
         novelty_false_alarm_rate: float | None = 0.2,
+        trees: bool = False,
         progress: bool = False,
     ) -> None:
         self.feature_set = feature_set
@@ -57,6 +60,7 @@ class TriageModel:
         self.calibration_folds = calibration_folds
         self.min_class_count = min_class_count
         self.novelty_false_alarm_rate = novelty_false_alarm_rate
+        self.trees = trees
         self.progress = progress
 
     @property
@@ -64,9 +68,14 @@ class TriageModel:
         """Whether prediction needs the sentence encoder."""
         return uses_embeddings(self.feature_set)
 
-    def _head(self) -> CalibratedLinearHead:
+    def _head(self, blocks: dict[str, Any]) -> CalibratedLinearHead:
         return CalibratedLinearHead(
-            C=self.C, loss=self.loss, class_weight=self.class_weight, calibration_folds=self.calibration_folds
+            C=self.C,
+            loss=self.loss,
+            class_weight=self.class_weight,
+            calibration_folds=self.calibration_folds,
+            trees=self.trees,
+            tree_columns=blocks["word"].shape[1] if self.trees else None,  # the word block comes first
         )
 
     def fit(self, texts: Sequence[str], labels: pd.DataFrame) -> TriageModel:
@@ -75,6 +84,8 @@ class TriageModel:
 
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} label rows")
+        if self.trees and FEATURE_SETS.get(self.feature_set, ("word",))[0] != "word":
+            raise ConfigError(f"boosted trees read word TF-IDF, which feature set {self.feature_set!r} lacks")
         texts = [str(t) for t in texts]
         self.features_: FeatureUnion = build_features(
             self.feature_set,
@@ -100,7 +111,7 @@ class TriageModel:
             if len(counts) - len(rare) < 2:
                 self.skipped_heads_[head] = f"{len(counts) - len(rare)} learnable class(es); a head needs 2"
                 continue
-            self.heads_[head] = self._head().fit(X[keep], y[keep].astype(str))
+            self.heads_[head] = self._head(blocks).fit(X[keep], y[keep].astype(str))
             kept[head] = keep
         if not self.heads_:
             raise ValueError(f"no head could be trained: {self.skipped_heads_ or 'no label columns'}")
