@@ -103,3 +103,17 @@ def test_trees_need_the_word_block() -> None:
     texts, y = xor_tickets(60)
     with pytest.raises(ConfigError, match="word TF-IDF"):
         TriageModel(feature_set="embedding", trees=True).fit(texts, pd.DataFrame({"category": y}))
+
+
+def test_predictions_from_many_threads_match_one_thread() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts, y = xor_tickets(400)
+    X = word_counts(texts)
+    trees = WordTrees().fit(X, (y == "admin").astype(int))
+    rows = [X[i : i + 1] for i in range(200)]
+    expected = [trees.predict_proba(r) for r in rows]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(trees.predict_proba, rows))
+    for a, b in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(a, b)

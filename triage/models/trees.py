@@ -8,6 +8,7 @@ the ``n_words`` columns with the highest chi-squared statistic, which keeps them
 
 from __future__ import annotations
 
+import threading
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -18,6 +19,9 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 PROBABILITY_FLOOR = 1e-6  # trees' probabilities are clipped here before their logarithm is fused
+# LightGBM's predictor setup writes shared state of its booster (LightGBM issue #6142), and the API calls the
+# model from a thread pool: predictions take turns. Each is well under a millisecond.
+_PREDICT_LOCK = threading.Lock()
 
 
 class WordTrees(ClassifierMixin, BaseEstimator):
@@ -94,7 +98,9 @@ class WordTrees(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns aligned with ``classes_``; one thread per call (serving path)."""
         check_is_fitted(self, "booster_")
-        proba = self.booster_.booster_.predict(self._words(X)[:, self.words_], num_threads=1)
+        words = self._words(X)[:, self.words_]
+        with _PREDICT_LOCK:
+            proba = self.booster_.booster_.predict(words, num_threads=1)
         return np.asarray(proba).reshape(len(proba), -1) if len(self.classes_) > 2 else _binary(proba)
 
     def predict(self, X: Any) -> np.ndarray:
