@@ -93,6 +93,7 @@ def test_a_model_with_trees_survives_the_bundle(tmp_path: Path) -> None:
     model = TriageModel(feature_set="tfidf", trees=True).fit(texts, labels)
     bundle = save_bundle(model, tmp_path / "m")
     assert bundle.manifest.model_params["trees"] is True
+    assert "with features `tfidf` and boosted trees on the words." in (tmp_path / "m" / "README.md").read_text()
     new_texts, _ = xor_tickets(50, seed=2)
     for head, proba in model.predict_proba(new_texts).items():
         np.testing.assert_allclose(bundle.model.predict_proba(new_texts)[head], proba)

@@ -95,6 +95,7 @@ def _model_facts(manifest: Manifest) -> dict[str, Any]:
         "fingerprint": manifest.data.get("fingerprint", ""),
         "n_tickets": manifest.data.get("n_tickets"),
         "feature_set": manifest.model_params.get("feature_set"),
+        "trees": bool(manifest.model_params.get("trees")),
         "embedding_model": (manifest.encoder or {}).get("model_name"),
         "split": (training.get("split") or {}).get("description"),
         "mlflow_run_id": training.get("mlflow_run_id"),

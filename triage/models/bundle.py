@@ -108,7 +108,8 @@ def _model_card(manifest: Manifest) -> str:
     lines = [
         f"# triage model {manifest.model_version}",
         "",
-        f"Created {manifest.created_at:%Y-%m-%d %H:%M} UTC with features `{manifest.model_params.get('feature_set')}`.",
+        f"Created {manifest.created_at:%Y-%m-%d %H:%M} UTC with features `{manifest.model_params.get('feature_set')}`"
+        + (" and boosted trees on the words." if manifest.model_params.get("trees") else "."),
         "",
         "| head | classes | trained on |",
         "|---|---|---|",
