@@ -162,8 +162,8 @@ def train(
     selection = None
     feature_set = config.feature_set
     trees = {"on": True, "off": False}.get(config.trees)
-    if feature_set == "embedding":
-        trees = False  # the trees read word TF-IDF, which this feature set lacks
+    if feature_set == "embedding" and trees is None:
+        trees = False  # the trees read word TF-IDF, which this feature set lacks (forcing them is an error)
     if feature_set == "auto" or trees is None:
         t = time.perf_counter()
         first = heads[0]

@@ -18,7 +18,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.svm import LinearSVC
 
 from triage.features import FEATURE_SETS, build_features
-from triage.models.head import _logits, fit_fusion
+from triage.models.head import as_logits, fit_fusion
 from triage.models.trees import WordTrees, clipped_log
 
 CANDIDATES = ("tfidf", "tfidf+embedding")
@@ -98,7 +98,7 @@ def choose_feature_set(
         y_val = np.searchsorted(classes, y[val_pos])
         words = blocks["word"][0].shape[1]  # the word block comes first
         tree_log = clipped_log(WordTrees(columns=words, random_state=seed).fit(X_fit, y_fit).predict_proba(X_val))
-        fused = _fused_predictions(_logits(svm.decision_function(X_val)), tree_log, y_val, seed)
+        fused = _fused_predictions(as_logits(svm.decision_function(X_val)), tree_log, y_val, seed)
         scores[f"{chosen}+trees"] = _score(y[val_pos], classes[fused])
         tree_gain = scores[f"{chosen}+trees"]["score"] - scores[chosen]["score"]
         trees = tree_gain >= min_gain

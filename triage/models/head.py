@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from triage.models.trees import WordTrees, clipped_log, log_proba
 
 
-def _logits(scores: np.ndarray) -> np.ndarray:
+def as_logits(scores: np.ndarray) -> np.ndarray:
     """Decision scores as one column per class (a binary score ``d`` becomes ``(-d, d)``)."""
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim == 1:
@@ -207,7 +207,7 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         if counts.min() < self.calibration_folds:
             rare = labels[counts < self.calibration_folds].tolist()
             raise ValueError(f"classes {rare} have fewer than calibration_folds={self.calibration_folds} examples")
-        held_out, tree_log, self.estimator_ = self._fit_models(X, y, y_index)
+        held_out, tree_log, self.estimator_, self.trees_ = self._fit_models(X, y, y_index)
         calibration, conformal = train_test_split(
             np.arange(len(y)),
             test_size=0.5,
@@ -216,12 +216,13 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         )
         if tree_log is None:
             self.beta_, self.tree_weight_ = fit_temperature(held_out[calibration], y_index[calibration]), 0.0
+            fused = self.beta_ * held_out
         else:
             self.beta_, self.tree_weight_ = fit_fusion(
                 held_out[calibration], tree_log[calibration], y_index[calibration]
             )
-            held_out = held_out + (self.tree_weight_ / self.beta_) * tree_log
-        proba = softmax(self.beta_ * held_out[conformal])
+            fused = self.beta_ * held_out + self.tree_weight_ * tree_log
+        proba = softmax(fused[conformal])
         self.conformal_scores_ = np.sort(1.0 - proba[np.arange(len(conformal)), y_index[conformal]])
         # The same held-out half, kept compactly for choosing thresholds and calibrating novelty: which
         # training rows, their top probability, predicted class (index into classes_) and correctness.
@@ -233,11 +234,13 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         self.n_train_ = len(y)
         return self
 
-    def _fit_models(self, X: Any, y: np.ndarray, y_index: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, Any]:
-        """Out-of-fold linear scores, with ``trees`` the trees' out-of-fold log-probabilities (the fold trees
-        are kept in ``trees_``), and the linear model fitted on every ticket. Each ticket is scored by models
-        that never saw it. The fits are independent and release the GIL: ``n_jobs`` threads run them (``None``:
-        one per core), each tree model on one thread."""
+    def _fit_models(
+        self, X: Any, y: np.ndarray, y_index: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None, Any, list[WordTrees]]:
+        """Out-of-fold linear scores, with ``trees`` the trees' out-of-fold log-probabilities, the linear model
+        fitted on every ticket, and the fold trees (kept for prediction, empty without ``trees``). Each ticket
+        is scored by models that never saw it. The fits are independent and release the GIL: ``n_jobs``
+        threads run them (``None``: one per core), each tree model on one thread."""
         folds = list(
             StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state).split(
                 np.zeros(len(y)), y_index
@@ -257,22 +260,22 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
             fold_trees = [pool.submit(trees, fit_rows) for fit_rows, _ in folds] if self.trees else []
             held_out = np.zeros((len(y), len(np.unique(y_index))))
             for (_, out_rows), model in zip(folds, fold_linear, strict=True):
-                held_out[out_rows] = _logits(model.result().decision_function(X[out_rows]))
-            self.trees_: list[WordTrees] = [future.result() for future in fold_trees]
+                held_out[out_rows] = as_logits(model.result().decision_function(X[out_rows]))
+            trees_fitted = [future.result() for future in fold_trees]
             estimator = full.result()
-        if not self.trees_:
-            return held_out, None, estimator
+        if not trees_fitted:
+            return held_out, None, estimator, []
         tree_proba = np.zeros_like(held_out)
-        for (_, out_rows), model in zip(folds, self.trees_, strict=True):
+        for (_, out_rows), model in zip(folds, trees_fitted, strict=True):
             tree_proba[out_rows] = model.predict_proba(X[out_rows])
-        return held_out, clipped_log(tree_proba), estimator
+        return held_out, clipped_log(tree_proba), estimator, trees_fitted
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated probabilities, columns aligned with ``classes_``. Applies the linear scores, the trees
         and the temperature directly: no per-call validation on the hot API path."""
         check_is_fitted(self, "estimator_")
         scores = np.asarray(safe_sparse_dot(X, self.estimator_.coef_.T)) + self.estimator_.intercept_
-        logits = self.beta_ * _logits(scores)
+        logits = self.beta_ * as_logits(scores)
         if self.trees_:
             logits = logits + self.tree_weight_ * log_proba(self.trees_, X)
         return softmax(logits)
