@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,8 +32,32 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(Path(".triage-cache"), description="Embedding cache and exported encoders.")
     shared_data: Path = Field(Path("../shared/datasets"), description="Real data sets for benchmarks.")
 
+    # bundle signatures
+    signing_key: Path = Field(
+        Path(".triage-keys/signing.pem"),
+        description="Ed25519 private key (PEM) with which training signs bundles; created by the first training "
+        "when absent, its public half beside it as signing.pub.",
+    )
+    trusted_keys: list[str] = Field(
+        default_factory=list,
+        description="Public keys whose signed bundles the service loads: base64 Ed25519 keys (as `triage keys "
+        "show` prints them) or paths to .pub files. Empty: the public half of signing_key, the local key.",
+    )
+
     # API
+    auth: Literal["on", "off"] = Field(
+        "on", description="off: serve without API keys (a local demo only); on: no keys, no start."
+    )
     api_keys: list[SecretStr] = Field(default_factory=list, description="Accepted API keys (JSON list).")
+    admin_keys: list[SecretStr] = Field(
+        default_factory=list, description="Keys of the admin routes (reload); client keys get 403 there."
+    )
+    models_root: Path = Field(
+        Path("models"), description="POST /v1/admin/reload loads only bundles inside this folder."
+    )
+    shutdown_grace: float = Field(
+        10.0, ge=0.0, description="Seconds a request may still run after SIGTERM; then it is answered 503."
+    )
     auth_health: bool = Field(False, description="Require an API key on /healthz and /readyz.")
     auth_metrics: bool = Field(False, description="Require an API key on /metrics.")
     max_batch: int = Field(256, ge=1, description="Most tickets in one /v1/triage/batch call.")
@@ -63,6 +88,20 @@ class Settings(BaseSettings):
     thresholds: dict[str, float] = Field(
         default_factory=dict, description='Per-head thresholds over the bundle\'s, e.g. {"priority": 0.7}.'
     )
+
+    @field_validator("api_keys", "admin_keys", mode="before")
+    @classmethod
+    def _no_null_list(cls, value: object) -> object:
+        """``null`` is no keys (and so no start unless auth is off), not a crash."""
+        return [] if value is None else value
+
+    @field_validator("api_keys", "admin_keys")
+    @classmethod
+    def _no_empty_key(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for i, key in enumerate(keys):
+            if not key.get_secret_value().strip():
+                raise ValueError(f"key {i} is empty; every key needs characters")
+        return keys
 
     @field_validator("priority_guard", "tier_under_cost", mode="before")
     @classmethod
