@@ -21,7 +21,7 @@ install: $(BIN)/.installed
 
 # The demo bundle uses a fixed 0.5 threshold (--precision-target 0): the synthetic export carries 6% label
 # noise by design, so no head can certify 95% precision on it and every ticket would go to review.
-$(MODEL)/manifest.json: $(BIN)/.installed $(DATA) triage/models/bundle.py  # retrain when the bundle format changes
+$(MODEL)/manifest.json: $(BIN)/.installed $(DATA) triage/models/manifest.py  # retrain when the bundle format changes
 	$(BIN)/triage train $(DATA) --out $(MODEL) --precision-target 0
 
 train: $(MODEL)/manifest.json

@@ -26,6 +26,7 @@ from triage.evaluation import evaluate_model
 from triage.features import FEATURE_SETS, uses_embeddings
 from triage.features.encoder import cached_encoder
 from triage.models import Bundle, TriageModel, save_bundle
+from triage.models.bundle import remove_partial
 from triage.models.head import ClassThreshold, class_thresholds, precision_threshold
 from triage.settings import get_settings
 from triage.tracking import flatten_metrics, log_json, mlflow_run
@@ -144,6 +145,7 @@ def train(
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
+    remove_partial(out_dir)  # what an interrupted training into the same folder left behind
     tickets = load_tickets(paths, mapping, min_class_count=config.min_class_count)
     tickets.quality.render()
     frame, heads = tickets.frame, tickets.heads

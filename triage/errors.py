@@ -31,6 +31,10 @@ class BundleIntegrityError(BundleError):
     """A file of the bundle does not match the checksum in its manifest."""
 
 
+class BundleSignatureError(BundleError):
+    """A bundle is unsigned, signed by a key the service does not trust, or changed after signing."""
+
+
 class BundleVersionError(BundleError):
     """The bundle was written by an incompatible format version."""
 

@@ -99,7 +99,7 @@ def _model_facts(manifest: Manifest) -> dict[str, Any]:
         "embedding_model": (manifest.encoder or {}).get("model_name"),
         "split": (training.get("split") or {}).get("description"),
         "mlflow_run_id": training.get("mlflow_run_id"),
-        "novelty": manifest.novelty,
+        "novelty": manifest.novelty.model_dump(exclude={"params"}) if manifest.novelty else None,
     }
 
 

@@ -174,16 +174,23 @@ class OnnxEncoder:
 
 def cached_encoder(model_name: str, cache_dir: str | Path, *, max_tokens: int = 128, quantize: bool = True) -> Path:
     """The exported encoder folder for a model, exporting it into ``cache_dir`` on first use."""
+    import shutil
+
+    from filelock import FileLock
+
     tag = hashlib.sha256(f"{model_name}|{max_tokens}|{quantize}".encode()).hexdigest()[:16]
     folder = Path(cache_dir) / "encoders" / tag
-    if all((folder / f).is_file() for f in ENCODER_FILES):
-        return folder
-    logger.info("exporting embedding model %s to ONNX (once per cache)", model_name)
-    partial = folder.with_name(folder.name + ".partial")
-    export_encoder(model_name, partial, max_tokens=max_tokens, quantize=quantize)
-    if folder.exists():
-        import shutil
-
-        shutil.rmtree(folder)
-    partial.rename(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # Two trainings at once export in turn (the second finds the first's folder); what an interrupted export
+    # left in .partial is removed before exporting again.
+    with FileLock(str(folder.with_name(folder.name + ".lock"))):
+        if all((folder / f).is_file() for f in ENCODER_FILES):
+            return folder
+        logger.info("exporting embedding model %s to ONNX (once per cache)", model_name)
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        export_encoder(model_name, partial, max_tokens=max_tokens, quantize=quantize)
+        if folder.exists():
+            shutil.rmtree(folder)
+        partial.rename(folder)
     return folder

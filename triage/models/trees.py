@@ -80,7 +80,7 @@ class WordTrees(ClassifierMixin, BaseEstimator):
         k = min(self.n_words, words.shape[1])
         self.words_ = np.sort(np.argsort(np.nan_to_num(statistic, nan=0.0))[::-1][:k])
         self.classes_ = np.unique(y)
-        self.booster_ = lightgbm.LGBMClassifier(
+        classifier = lightgbm.LGBMClassifier(
             n_estimators=self.rounds,
             learning_rate=self.learning_rate,
             num_leaves=self.leaves,
@@ -93,6 +93,7 @@ class WordTrees(ClassifierMixin, BaseEstimator):
             n_jobs=self.n_jobs,
             verbose=-1,
         ).fit(words[:, self.words_], y)
+        self.booster_ = classifier.booster_  # the bare booster: what predicts, and what a bundle keeps as text
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -100,7 +101,7 @@ class WordTrees(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "booster_")
         words = self._words(X)[:, self.words_]
         with _PREDICT_LOCK:
-            proba = self.booster_.booster_.predict(words, num_threads=1)
+            proba = self.booster_.predict(words, num_threads=1)
         return np.asarray(proba).reshape(len(proba), -1) if len(self.classes_) > 2 else _binary(proba)
 
     def predict(self, X: Any) -> np.ndarray:
