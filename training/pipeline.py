@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from training.selection import CANDIDATES, Selection, choose_feature_set
 from training.splits import Split, holdout_split
-from triage.data import ColumnMapping, Tickets, load_tickets
+from triage.data import ColumnMapping, Tickets, load_mapping, load_tickets
 from triage.evaluation import evaluate_model
 from triage.features import FEATURE_SETS, uses_embeddings
 from triage.features.encoder import cached_encoder
@@ -218,7 +218,10 @@ def train(
         "config": config.model_dump(mode="json"),
     }
     data = {"fingerprint": fingerprint(frame, heads), "n_tickets": len(frame), "files": tickets.quality.files}
-    with mlflow_run("train", enabled=config.mlflow) as run:
+    used_mapping = (mapping or load_mapping(None)).model_dump(mode="json")
+    files = ", ".join(Path(p).name for p in paths)
+    run_name = f"train {files[:80]} {time.strftime('%Y-%m-%d %H:%M')}"  # the data and the time, not "train"
+    with mlflow_run(run_name, enabled=config.mlflow) as run:
         bundle = save_bundle(
             model,
             out_dir,
@@ -229,6 +232,7 @@ def train(
             thresholds=thresholds,
             precision_targets=targets,
             class_thresholds=per_class,
+            mapping=used_mapping,
         )
         timings["total"] = time.perf_counter() - started
         if run is not None:
@@ -250,6 +254,7 @@ def train(
             mlflow.log_metrics({**flatten_metrics(metrics), **{f"time.{k}_s": v for k, v in timings.items()}})
             log_json(run, "data_quality.json", tickets.quality.model_dump(mode="json"))
             log_json(run, "holdout_metrics.json", metrics)
+            log_json(run, "mapping.json", used_mapping)
             mlflow.log_metrics(
                 {
                     **{f"threshold.{h}": t for h, t in thresholds.items() if t is not None},

@@ -42,7 +42,8 @@ def test_training_run_is_tracked_in_mlflow_with_metrics_quality_and_bundle(
     assert run.data.params["split"] == "time"
     assert 0 < run.data.metrics["category.accuracy"] <= 1
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(result.run_id)}
-    assert {"data_quality.json", "holdout_metrics.json", "thresholds.json", "bundle"} <= artifacts
+    assert {"data_quality.json", "holdout_metrics.json", "thresholds.json", "mapping.json", "bundle"} <= artifacts
+    assert run.info.run_name.startswith(f"train {small_export.name} 20")  # named after the data and the time
     never = run.data.metrics["never_routed_classes.category"]
     manifest_heads = json.loads((tmp_path / "model" / "manifest.json").read_text())["heads"]
     assert never == sum(c["threshold"] is None for c in manifest_heads["category"]["class_thresholds"].values())
@@ -51,3 +52,4 @@ def test_training_run_is_tracked_in_mlflow_with_metrics_quality_and_bundle(
     assert manifest["training"]["feature_selection"]["chosen"] == manifest["model_params"]["feature_set"]
     assert manifest["training"]["feature_selection"]["trees"] == manifest["model_params"]["trees"]
     assert run.data.params["trees"] == str(result.selection.trees)
+    assert manifest["mapping"]["name"] == "generic" and manifest["mapping"]["labels"]["tier"] == ["tier"]

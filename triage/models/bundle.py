@@ -150,6 +150,7 @@ def save_bundle(
     thresholds: dict[str, float | None] | None = None,
     precision_targets: dict[str, float] | None = None,
     class_thresholds: dict[str, dict[str, ClassThreshold]] | None = None,
+    mapping: dict[str, Any] | None = None,
     signing_key: Path | None = None,
 ) -> Bundle:
     """Write ``model`` as a signed bundle directory (replacing one that is there) and return it loaded.
@@ -201,6 +202,7 @@ def save_bundle(
             metrics=metrics or {},
             training=training or {},
             library_versions=library_versions(),
+            mapping=mapping,
             files={},
         )
         (tmp / "README.md").write_text(model_card(manifest))

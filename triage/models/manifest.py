@@ -88,6 +88,9 @@ class Manifest(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
     library_versions: dict[str, str] = Field(default_factory=dict)
+    mapping: dict[str, Any] | None = Field(
+        None, description="the column mapping of the training export, used by evaluate and predict by default"
+    )
     files: dict[str, str]
 
     @field_validator("heads")
