@@ -119,6 +119,7 @@ def main() -> None:
         os.environ.setdefault("TRIAGE_CACHE_DIR", str(ROOT / ".triage-cache"))
         if args.cold:  # no cached embeddings and no exported encoder: the first run on a new machine
             shutil.rmtree(os.environ["TRIAGE_CACHE_DIR"], ignore_errors=True)
+        ran = []
         for name in args.datasets:
             folder = SHARED / name.removesuffix("_open")
             if not folder.is_dir():
@@ -139,8 +140,11 @@ def main() -> None:
                 test.to_csv(test_file, index=False)
             key = name + ("-cold" if args.cold else "-warm") + (f"-{args.tag}" if args.tag else "")
             results[key] = bench(name, train_file, test_file, work, args.extra.split())
+            ran.append(name)
     results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.write_text(json.dumps(results, indent=2))
+    if not ran:
+        sys.exit("no data set was found: nothing was measured")
 
 
 if __name__ == "__main__":

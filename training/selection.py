@@ -104,7 +104,7 @@ def choose_feature_set(
         trees = tree_gain >= min_gain
         reasons.append(f"boosted trees {'add' if tree_gain >= 0 else 'cost'} {abs(tree_gain) * 100:.2f} points")
     reason = (
-        f"{', '.join(reasons) or 'nothing compared'} on {len(val_pos)} validation tickets (threshold "
-        f"{min_gain * 100:.1f}): using {chosen}{' with boosted trees' if trees else ''}"
+        f"{', '.join(reasons) or 'nothing compared'} of accuracy on {len(val_pos)} validation tickets (kept "
+        f"when they add at least {min_gain * 100:.1f} points): using {chosen}{' with boosted trees' if trees else ''}"
     )
     return Selection(chosen, scores, len(val_pos), reason, bool(trees))

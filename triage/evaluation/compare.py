@@ -40,6 +40,11 @@ class Gate(BaseModel):
         description="set: a recall drop fails the gate only when McNemar's p-value is below it (small classes "
         "drop a few points by chance); None: any drop beyond max_recall_drop fails",
     )
+    ignore_missing_heads: bool = Field(
+        False,
+        description="a head that only one bundle predicts (or the data does not label) is reported; it fails "
+        "the gate unless this is set",
+    )
 
 
 def mcnemar(old_right: np.ndarray, new_right: np.ndarray) -> dict[str, Any]:
@@ -104,11 +109,21 @@ def compare(new: Evaluation, old: Evaluation, frame: pd.DataFrame, gate: Gate) -
     """Per head shared by both models: accuracies, McNemar, per-class recall changes; overall auto-routing
     of both; and the gate's verdict with every failure named (the precision minimum defaults to the new
     bundle's overall target, as its evaluation reports it)."""
-    heads = [
-        h
-        for h in ("category", "priority", "tier")
-        if f"{h}_predicted" in new.predictions and f"{h}_predicted" in old.predictions and h in frame.columns
-    ]
+    heads, missing = [], {}
+    for h in ("category", "priority", "tier"):
+        where = [
+            name
+            for name, present in (
+                ("the challenger", f"{h}_predicted" in new.predictions),
+                ("the champion", f"{h}_predicted" in old.predictions),
+                ("the data", h in frame.columns and frame[h].notna().any()),
+            )
+            if not present
+        ]
+        if not where:
+            heads.append(h)
+        elif len(where) < 3:  # a head nobody has is no difference
+            missing[h] = f"head {h} is not compared: missing from {' and '.join(where)}"
     per_head = {head: _head(frame, new.predictions, old.predictions, head, gate) for head in heads}
     auto_new = new.metrics["overall"]["auto_route"]
     auto_old = old.metrics["overall"]["auto_route"]
@@ -120,6 +135,8 @@ def compare(new: Evaluation, old: Evaluation, frame: pd.DataFrame, gate: Gate) -
         for c in result["classes"]
         if c["fails_gate"]
     ]
+    if not gate.ignore_missing_heads:
+        failures += [f"{reason} (--ignore-missing-heads to accept)" for reason in missing.values()]
     min_precision = gate.min_precision if gate.min_precision is not None else auto_new.get("target")
     upper = precision_upper_bound(auto_new)
     if min_precision is not None and upper is not None and upper < min_precision:
@@ -130,6 +147,7 @@ def compare(new: Evaluation, old: Evaluation, frame: pd.DataFrame, gate: Gate) -
     return {
         "n_tickets": len(frame),
         "heads": per_head,
+        "missing_heads": missing,
         "auto_route": {"new": auto_new, "old": auto_old},
         "gate": {
             **gate.model_dump(),
@@ -158,6 +176,7 @@ def render_markdown(result: dict[str, Any], new_version: str, old_version: str) 
         + f"; auto-routed precision not shown below {fmt(gate['min_precision_applied'])}).",
         "",
         *[f"- {failure}" for failure in gate["failures"]],
+        *[f"- {reason}" for reason in result.get("missing_heads", {}).values() if gate.get("ignore_missing_heads")],
         "",
         "| | champion | challenger |",
         "|---|---:|---:|",
