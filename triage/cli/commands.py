@@ -318,12 +318,50 @@ def predict(
 
 
 @app.command()
-def info(model: ModelOpt) -> None:
-    """Show a bundle's manifest (verified, nothing unpickled)."""
+def info(
+    model: ModelOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="The whole manifest as JSON instead of a summary.")] = False,
+) -> None:
+    """Show what a bundle is: verified (signature, files, checksums) without loading any fitted object."""
     from triage.models import verify_bundle
 
     manifest = verify_bundle(model)
-    out.print_json(manifest.model_dump_json(exclude={"files"}))
+    if as_json:
+        typer.echo(manifest.model_dump_json(indent=2))
+        return
+    out.print(_bundle_summary(manifest))
+    out.print(_thresholds_table(manifest))
+    out.print("[dim]the whole manifest: triage info --json[/]")
+
+
+def _bundle_summary(manifest: Manifest) -> Table:
+    """A bundle's facts in one table: version, features, heads and their hold-out accuracy, data, novelty."""
+    table = Table("", "", title=f"model {manifest.model_version}", show_header=False)
+    params = manifest.model_params
+    table.add_row("created", f"{manifest.created_at:%Y-%m-%d %H:%M} UTC, bundle format {manifest.format_version}")
+    table.add_row(
+        "features",
+        f"{params.get('feature_set')}{' + boosted trees' if params.get('trees') else ''}"
+        + (f", encoder {manifest.encoder.get('model_name')}" if manifest.encoder else ""),
+    )
+    for head, info in manifest.heads.items():
+        accuracy = info.metrics.get("accuracy")
+        held_out = f", hold-out accuracy {accuracy:.4f}" if accuracy is not None else ""
+        table.add_row(f"head {head}", f"{len(info.labels)} classes, {info.n_train} training tickets{held_out}")
+    for head, reason in manifest.skipped_heads.items():
+        table.add_row(f"head {head}", f"not trained: {reason}")
+    novelty = manifest.novelty
+    if novelty:
+        table.add_row("novelty", f"{novelty.representation}, false-alarm rate {novelty.false_alarm_rate}")
+    data = manifest.data
+    table.add_row("data", f"{data.get('n_tickets', '?')} tickets, fingerprint {str(data.get('fingerprint', ''))[:12]}")
+    if manifest.mapping:
+        table.add_row("mapping", str(manifest.mapping.get("name")))
+    run = manifest.training.get("mlflow_run_id")
+    if run:
+        table.add_row("MLflow run", str(run))
+    table.add_row("files", f"{len(manifest.files)} files, signed and verified")
+    return table
 
 
 @app.command()
