@@ -116,8 +116,9 @@ class NearestNeighbourNovelty(BaseEstimator):
         """``1 - cosine similarity`` to the nearest reference ticket; ``exclude`` (reference positions, -1
         for none) leaves each ticket's own copy out."""
         distances = np.empty(Z.shape[0], dtype=np.float64)
+        reference_t = self._reference_t()
         for start in range(0, Z.shape[0], _CHUNK):
-            sims = Z[start : start + _CHUNK] @ self.reference_.T
+            sims = Z[start : start + _CHUNK] @ reference_t
             sims = sims.toarray() if sparse.issparse(sims) else np.asarray(sims)
             if exclude is not None:
                 own = exclude[start : start + _CHUNK]
@@ -125,6 +126,16 @@ class NearestNeighbourNovelty(BaseEstimator):
                 sims[rows, own[rows]] = -np.inf
             distances[start : start + _CHUNK] = 1.0 - sims.max(axis=1)
         return distances
+
+    def _reference_t(self) -> Any:
+        """The reference tickets transposed, in the layout the product wants (CSR for a sparse one), made
+        once: scipy would otherwise convert the transposed (CSC) matrix on every request."""
+        cached = self.__dict__.get("_reference_t_cache")
+        if cached is None or cached[0] is not self.reference_:
+            reference_t = self.reference_.T
+            cached = (self.reference_, reference_t.tocsr() if sparse.issparse(reference_t) else reference_t)
+            self.__dict__["_reference_t_cache"] = cached  # a benign race: two threads compute the same
+        return cached[1]
 
     def _statistic(self, distances: np.ndarray, confidence: np.ndarray | None) -> np.ndarray:
         """Fisher's combination of the p-values of being this far (and this unsure) among ordinary tickets."""
