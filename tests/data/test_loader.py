@@ -82,7 +82,7 @@ def test_zendesk_and_jira_presets_find_their_columns(tmp_path: Path) -> None:
         ],
         "z.csv",
     )
-    tickets = load_tickets([zendesk], load_mapping("zendesk"))
+    tickets = load_tickets([zendesk], load_mapping("zendesk").with_overrides(labels={"category": "type"}))
     assert tickets.frame.loc[0, ["category", "priority"]].tolist() == ["question", "high"]
     jira = write(
         tmp_path,

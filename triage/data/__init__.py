@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "clean_text": "triage.data.cleaning",
     "ticket_text": "triage.data.cleaning",
+    "prepare_text": "triage.data.cleaning",
     "Tickets": "triage.data.loader",
     "load_tickets": "triage.data.loader",
     "HEADS": "triage.data.mapping",
-    "PRESETS": "triage.data.mapping",
+    "PRESETS": "triage.data.vendors",
     "ColumnMapping": "triage.data.mapping",
     "load_mapping": "triage.data.mapping",
     "parse_label_options": "triage.data.mapping",
@@ -22,10 +23,11 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from triage.data.cleaning import clean_text, ticket_text
+    from triage.data.cleaning import clean_text, prepare_text, ticket_text
     from triage.data.loader import Tickets, load_tickets
-    from triage.data.mapping import HEADS, PRESETS, ColumnMapping, load_mapping, parse_label_options
+    from triage.data.mapping import HEADS, ColumnMapping, load_mapping, parse_label_options
     from triage.data.quality import DataQualityReport
+    from triage.data.vendors import PRESETS
 
 
 def __getattr__(name: str) -> Any:
@@ -44,5 +46,6 @@ __all__ = [
     "load_mapping",
     "load_tickets",
     "parse_label_options",
+    "prepare_text",
     "ticket_text",
 ]
