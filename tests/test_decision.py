@@ -1,10 +1,13 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from triage.decision import Triager, priority_rank
+from triage.decision import Outcome, Triager, priority_rank
 from triage.models import load_bundle
+
+HEADS = ("category", "priority", "tier")
 
 
 @pytest.mark.parametrize(
@@ -119,13 +122,18 @@ def test_tier_order_can_be_configured() -> None:
     ]
 
 
-def test_joint_decision_needs_every_head_confident_a_familiar_ticket_and_no_rule(trained_bundle: Path) -> None:
+def test_joint_decision_needs_every_head_confident_a_familiar_ticket_and_no_rule(
+    trained_bundle: Path, ordinary_tickets: pd.DataFrame
+) -> None:
     bundle = load_bundle(trained_bundle)
     open_gate = {"thresholds": {"category": 0.0, "priority": 0.0, "tier": 0.0}, "priority_guard": None}
     relaxed = Triager(bundle, **open_gate, tier_under_cost=None)
-    familiar = ~relaxed.assess(TEXTS).unfamiliar
-    for decision, ok in zip(relaxed.decide(TEXTS), familiar, strict=True):
+    texts = ordinary_tickets["text"].tolist()[:200]
+    familiar = ~relaxed.assess(texts).unfamiliar
+    assert familiar.any() and not familiar.all()  # both kinds among ordinary tickets
+    for decision, ok in zip(relaxed.decide(texts), familiar, strict=True):
         assert (decision.outcome == "auto_route") == bool(ok)
+        assert [r.code for r in decision.reasons] == ([] if ok else ["unfamiliar"])
     # one head held to an impossible threshold: every ticket needs review, for that head only
     strict_priority = Triager(bundle, **{**open_gate, "thresholds": {**open_gate["thresholds"], "priority": 1.01}})
     for decision in strict_priority.decide(TEXTS):
@@ -145,3 +153,56 @@ def test_joint_decision_needs_every_head_confident_a_familiar_ticket_and_no_rule
             assert decision.outcome == "needs_review" and {"unfamiliar", "low_confidence"} <= codes
     finally:
         detector.threshold_ = saved
+
+
+def test_ordinary_tickets_are_auto_routed_or_deferred_with_the_reasons_that_apply(
+    trained_bundle: Path, ordinary_tickets: pd.DataFrame
+) -> None:
+    triager = Triager(load_bundle(trained_bundle))
+    texts = ordinary_tickets["text"].tolist()
+    decisions = triager.decide(texts)
+    unfamiliar = triager.assess(texts).unfamiliar
+    routed = np.array([d.outcome == Outcome.AUTO_ROUTE for d in decisions])
+    assert 0.15 < routed.mean() < 0.6  # both outcomes in earnest: about a third of these tickets are auto-routed
+    rules = {("unfamiliar", None), ("priority_risk", "priority"), ("tier_risk", "tier")}
+    for decision, is_unfamiliar in zip(decisions, unfamiliar, strict=True):
+        assert set(decision.heads) == set(HEADS) and decision.model_version == triager.version
+        for s in decision.heads.values():  # confident: the label's confidence reaches its threshold (shown rounded)
+            assert s.confident == (s.confidence >= s.threshold) or abs(s.confidence - s.threshold) < 1e-4
+            assert s.label in s.prediction_set or not s.prediction_set
+        unsure = {head for head, s in decision.heads.items() if not s.confident}
+        reasons = {(r.code, r.head) for r in decision.reasons}
+        if decision.outcome == Outcome.AUTO_ROUTE:
+            assert decision.reasons == [] and not unsure and not is_unfamiliar
+        else:  # every reason that applies is listed, and no other
+            assert decision.reasons
+            assert {head for code, head in reasons if code == "low_confidence"} == unsure
+            assert (("unfamiliar", None) in reasons) == bool(is_unfamiliar)
+            assert reasons <= {("low_confidence", head) for head in unsure} | rules
+            for reason in decision.reasons:
+                if reason.code == "low_confidence":
+                    assert reason.head is not None and decision.heads[reason.head].label in reason.message
+    for head in HEADS:
+        right = np.array([d.heads[head].label for d in decisions]) == ordinary_tickets[head].to_numpy()
+        target = triager.bundle.manifest.heads[head].precision_target
+        assert target is not None and right[routed].mean() >= target - 0.05  # certified on other tickets
+        assert right[routed].mean() > right[~routed].mean()  # it defers the tickets it tends to get wrong
+
+
+def test_rules_defer_tickets_that_every_head_is_confident_about(
+    trained_bundle: Path, ordinary_tickets: pd.DataFrame
+) -> None:
+    bundle = load_bundle(trained_bundle)
+    texts = ordinary_tickets["text"].tolist()
+    assessment = Triager(bundle).assess(texts)
+    confident = np.logical_and.reduce([assessment.confident[h] for h in HEADS]) & ~assessment.unfamiliar
+    assert assessment.priority_risk is not None and assessment.tier_risk is not None
+    vetoed = confident & ~assessment.auto_route
+    assert assessment.auto_route.any() and vetoed.any()
+    assert np.array_equal(vetoed, confident & (assessment.priority_risk | assessment.tier_risk))
+    for decision in Triager(bundle).decide([t for t, v in zip(texts, vetoed, strict=True) if v]):
+        assert decision.outcome == Outcome.NEEDS_REVIEW and all(s.confident for s in decision.heads.values())
+        assert decision.reasons and {r.code for r in decision.reasons} <= {"priority_risk", "tier_risk"}
+    # without the rules, exactly the confident and familiar tickets are auto-routed
+    unruled = Triager(bundle, priority_guard=None, tier_under_cost=None).assess(texts)
+    assert np.array_equal(unruled.auto_route, confident)

@@ -24,13 +24,13 @@ def test_mcnemar_counts_discordant_tickets_and_tests_them_exactly() -> None:
 
 
 @pytest.fixture(scope="module")
-def weak_bundle(small_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def weak_bundle(training_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A challenger trained on 150 tickets: worse than the champion on most classes."""
     from training import TrainConfig, train
 
     folder = tmp_path_factory.mktemp("weak")
     part = folder / "few.csv"
-    pd.read_csv(small_export).sample(150, random_state=1).to_csv(part, index=False)
+    pd.read_csv(training_export).sample(150, random_state=1).to_csv(part, index=False)
     config = TrainConfig(feature_set="tfidf", mlflow=False, cache_dir=folder / "cache", min_class_count=3, holdout=0)
     train([part], folder / "model", config=config)
     return folder / "model"
