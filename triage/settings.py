@@ -89,6 +89,18 @@ class Settings(BaseSettings):
         default_factory=dict, description='Per-head thresholds over the bundle\'s, e.g. {"priority": 0.7}.'
     )
 
+    # the store: triaged tickets, decisions, reviews
+    database_url: str = Field(
+        "sqlite:///triage.db",
+        description="SQLAlchemy URL of the store: SQLite (WAL) by default, postgresql+psycopg://... in production.",
+    )
+    record: bool = Field(True, description="Record each triaged ticket and its decision (TRIAGE_RECORD=off: not).")
+    text_retention_days: int = Field(
+        90, ge=1, description="Ticket text is purged after this many days; labels and decisions stay."
+    )
+    webhook_url: str | None = Field(None, description="POSTed each reviewed ticket's outcome (HMAC-signed body).")
+    webhook_secret: SecretStr | None = Field(None, description="Key of the webhook body's HMAC-SHA256 signature.")
+
     @field_validator("api_keys", "admin_keys", mode="before")
     @classmethod
     def _no_null_list(cls, value: object) -> object:
@@ -102,6 +114,14 @@ class Settings(BaseSettings):
             if not key.get_secret_value().strip():
                 raise ValueError(f"key {i} is empty; every key needs characters")
         return keys
+
+    @field_validator("record", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        """``on``/``off`` as well as true/false."""
+        if isinstance(value, str) and value.strip().lower() in ("on", "off"):
+            return value.strip().lower() == "on"
+        return value
 
     @field_validator("priority_guard", "tier_under_cost", mode="before")
     @classmethod
