@@ -9,12 +9,15 @@ from triage.api.main import create_app
 from triage.settings import Settings
 
 KEY = "test-key-1"
+ADMIN_KEY = "admin-key-1"
 
 
 def make_settings(bundle: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "model_dir": bundle,
         "api_keys": [SecretStr(KEY), SecretStr("other-key")],
+        "admin_keys": [SecretStr(ADMIN_KEY)],
+        "models_root": bundle.parent,
         "max_batch": 5,
         "max_text_chars": 500,
         "max_request_bytes": 20_000,

@@ -1,5 +1,7 @@
 from fastapi.testclient import TestClient
 
+from tests.conftest import PRECISION_TARGETS
+
 TICKET = {"id": "INC1", "subject": "VPN keeps dropping", "body": "the vpn disconnects every few minutes"}
 
 
@@ -58,7 +60,7 @@ def test_model_endpoint_describes_the_served_bundle(client: TestClient) -> None:
     body = client.get("/v1/model").json()
     assert set(body["heads"]) == {"category", "priority", "tier"}
     assert body["heads"]["tier"]["labels"] == ["L1", "L2", "L3"]
-    assert body["heads"]["category"]["precision_target"] == 0.95
+    assert body["heads"]["category"]["precision_target"] == PRECISION_TARGETS["category"]
     assert body["heads"]["category"]["threshold"] is None or 0 < body["heads"]["category"]["threshold"] < 1
     class_thresholds = body["heads"]["tier"]["class_thresholds"]
     assert set(class_thresholds) == {"L1", "L2", "L3"}

@@ -63,7 +63,9 @@ def test_predict_writes_decisions_with_reasons_and_prediction_sets(servicenow_bu
     routed, deferred = rows[rows["decision"] == "auto_route"], rows[rows["decision"] == "needs_review"]
     assert (routed["reasons"] == "").all() and (deferred["reason_codes"] != "").all()
     strangers = rows[rows["id"].astype(str).str.startswith("X")]
-    assert (strangers["decision"] == "needs_review").all() and strangers["reason_codes"].str.contains("unfamiliar").all()
+    assert (strangers["decision"] == "needs_review").all() and strangers["reason_codes"].str.contains(
+        "unfamiliar"
+    ).all()
     for head in ("category", "priority", "tier"):
         assert (routed[f"{head}_confidence"] >= routed[f"{head}_threshold"]).all()
         assert all(label in s.split("|") for label, s in zip(rows[head], rows[f"{head}_prediction_set"], strict=True))

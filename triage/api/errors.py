@@ -1,9 +1,10 @@
-"""The one place where errors become HTTP responses. Every error body has the same shape:
-``{"error": {"code", "message", "details": [{"field", "problem"}]}}``."""
+"""The one place where errors become HTTP responses. Every error body has the same shape,
+``{"error": {"code", "message", "details": [{"field", "problem"}]}}`` (:class:`~triage.api.schemas.ErrorResponse`).
+"""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,7 +14,33 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from triage.errors import BundleError, ModelNotReady, TriageError
 
-logger = logging.getLogger(__name__)
+RETRY_AFTER_S = "5"
+
+
+class ApiError(Exception):
+    """An answer other than 2xx, raised anywhere in ``triage.api`` (also from worker threads)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details = details or []
+        self.headers = dict(headers or {})
+
+    @classmethod
+    def invalid(cls, errors: Iterable[Mapping[str, Any]], message: str = "the request is invalid") -> ApiError:
+        """422 from pydantic errors."""
+        return cls(422, "validation_error", message, validation_details(errors))
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or []}}
 
 
 def error_response(
@@ -21,30 +48,30 @@ def error_response(
     code: str,
     message: str,
     details: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details or []}}
-    return JSONResponse(status_code=status, content=body, headers=headers)
+    return JSONResponse(status_code=status, content=error_body(code, message, details), headers=headers)
 
 
-def validation_details(errors: Any, *, from_request: bool = True) -> list[dict[str, Any]]:
-    """Pydantic errors as ``{"field": "tickets.0.body", "problem": "..."}``, without echoing input values.
-    Request-level errors start their location with the source (``body``, ``query``), which is dropped."""
+def validation_details(errors: Iterable[Mapping[str, Any]], *, from_request: bool = False) -> list[dict[str, Any]]:
+    """Pydantic errors as ``{"field": "tickets.0.body", "problem": "...", "type": "..."}``, never echoing input
+    values. Errors of FastAPI's own request validation start their location with the source (``body``,
+    ``query``), which is dropped."""
     details = []
     for e in errors:
         loc = [str(part) for part in e.get("loc", ())]
         if from_request and loc and loc[0] in ("body", "query", "path", "header"):
             loc = loc[1:]
-        problem = e.get("msg", "invalid")
-        if e.get("type") == "json_invalid":
-            position = loc[0] if loc else "?"
-            loc, problem = [], f"{problem} at character {position}"
-        details.append({"field": ".".join(loc) or "(request body)", "problem": problem, "type": e.get("type")})
+        details.append(
+            {"field": ".".join(loc) or "(request body)", "problem": e.get("msg", "invalid"), "type": e.get("type")}
+        )
     return details
 
 
 _STATUS_CODES = {
+    400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
@@ -53,12 +80,14 @@ _STATUS_CODES = {
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = validation_details(exc.errors())
-        invalid_json = any(d["type"] == "json_invalid" for d in details)
-        message = "the request body is not valid JSON" if invalid_json else "the request is invalid"
-        return error_response(422, "invalid_json" if invalid_json else "validation_error", message, details)
+        details = validation_details(exc.errors(), from_request=True)
+        return error_response(422, "validation_error", "the request is invalid", details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -67,7 +96,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ModelNotReady)
     async def _not_ready(request: Request, exc: ModelNotReady) -> JSONResponse:
-        return error_response(503, "model_not_ready", f"no model is loaded: {exc}", headers={"Retry-After": "5"})
+        return error_response(
+            503, "model_not_ready", f"no model is loaded: {exc}", headers={"Retry-After": RETRY_AFTER_S}
+        )
 
     @app.exception_handler(BundleError)
     async def _bundle(request: Request, exc: BundleError) -> JSONResponse:

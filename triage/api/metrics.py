@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import time
 
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import Scope
+
+KNOWN_ROUTES = frozenset(
+    {"/v1/triage", "/v1/triage/batch", "/v1/model", "/v1/admin/reload", "/healthz", "/readyz", "/metrics"}
+)
 LATENCY_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -43,3 +49,11 @@ class ServiceMetrics:
     def set_model(self, version: str) -> None:
         self.model_info.clear()
         self.model_info.labels(version=version).set(1)
+
+    def observe(self, scope: Scope, status: int, start: float) -> None:
+        """One request's latency, by route (unknown paths pooled as ``other``), method and status."""
+        path = scope.get("path", "")
+        route = path if path in KNOWN_ROUTES else "other"
+        self.latency.labels(route=route, method=scope.get("method", ""), status=str(status)).observe(
+            time.perf_counter() - start
+        )

@@ -1,7 +1,8 @@
 """The served model: loaded in the app's lifespan, swapped atomically on reload.
 
 Requests take a reference to the current :class:`Triager` once, so a reload never changes the model under a
-request in flight; a bundle that fails verification or loading leaves the old model serving.
+request in flight; a bundle that fails verification or loading leaves the old model serving. After a swap the
+freed heap is handed back to the system (:mod:`triage.api.memory`), so memory does not grow with reloads.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
+
+from triage.api.memory import release_memory
 from triage.decision import Triager
-from triage.errors import ModelNotReady, TriageError
+from triage.errors import BundleError, ModelNotReady, TriageError
 from triage.models import load_bundle
 from triage.settings import Settings
 
@@ -25,28 +29,41 @@ class ModelState:
     settings: Settings
     triager: Triager | None = None
     last_error: str | None = None
+    """Why the last load failed, for the log and admins only (it may name server paths)."""
     loaded_at: datetime | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def current(self) -> Triager:
-        """The triager to use for one request; raises :class:`ModelNotReady` when none is loaded."""
+        """The triager to use for one request; raises :class:`ModelNotReady` (without paths: /readyz is
+        public) when none is loaded."""
         triager = self.triager
         if triager is None:
-            raise ModelNotReady(self.last_error or "the model is still loading")
+            if self.last_error is None:
+                raise ModelNotReady("the model is still loading")
+            raise ModelNotReady("the last load failed (the service log says why); SIGHUP or a reload retries")
         return triager
 
     def load(self, model_dir: str | Path | None = None) -> Triager:
-        """Verify and load a bundle, then swap it in. On failure the previous model keeps serving and the
-        error is kept in ``last_error`` and raised."""
-        path = Path(model_dir or self.settings.model_dir)
+        """Verify and load a bundle (default: the configured one), then swap it in. On failure the previous
+        model keeps serving and a :class:`TriageError` is raised; anything a broken bundle makes the loader
+        raise becomes a :class:`BundleError`."""
+        path = Path(model_dir if model_dir is not None else self.settings.model_dir)
         with self._lock:
             try:
                 triager = Triager.from_settings(load_bundle(path), self.settings)
                 triager.decide(["warm-up ticket"])  # first call initialises ONNX Runtime and sklearn paths
             except TriageError as exc:
                 self.last_error = f"loading {path} failed: {exc}"
-                logger.error("%s", self.last_error)
                 raise
+            except Exception as exc:  # a bundle must never crash the service or leave it half-swapped
+                self.last_error = f"loading {path} failed: {type(exc).__name__}: {exc}"
+                logger.debug("loading %r failed", str(path), exc_info=True)
+                raise BundleError(f"{path}: cannot load the bundle ({type(exc).__name__}: {exc})") from None
             self.triager, self.last_error, self.loaded_at = triager, None, datetime.now(UTC)
-            logger.info("serving model %s from %s", triager.version, path)
-            return triager
+        release_memory()  # the previous model is freed by now, unless a request in flight still holds it
+        logger.info("serving model %s from %r", triager.version, str(path))
+        return triager
+
+    async def reload(self, model_dir: str | Path | None = None) -> Triager:
+        """:meth:`load` in a worker thread."""
+        return await run_in_threadpool(self.load, model_dir)

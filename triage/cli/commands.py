@@ -15,10 +15,15 @@ from rich.table import Table
 from triage.cli import app, err
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from triage.decision import Triager
     from triage.models import Manifest
 from triage.cli.options import (
     DataArg,
+    DateFormatOpt,
+    DayfirstOpt,
+    EncodingOpt,
     IdOpt,
     LabelOpt,
     MappingOpt,
@@ -110,6 +115,9 @@ def train(
     mapping: MappingOpt = None,
     id_column: IdOpt = None,
     time_column: TimeOpt = None,
+    encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     features: Annotated[str, typer.Option(help="auto, tfidf, tfidf+embedding or embedding.")] = "auto",
     trees: Annotated[
         Trees,
@@ -153,9 +161,10 @@ def train(
         quantize=not no_quantize,
         mlflow=not no_mlflow,
     )
-    result = run_training(
-        data, out_dir, mapping_from_options(mapping, text, label, id_column, time_column), config=config
+    export_mapping = mapping_from_options(
+        mapping, text, label, id_column, time_column, encoding=encoding, date_format=date_format, dayfirst=dayfirst
     )
+    result = run_training(data, out_dir, export_mapping, config=config)
     err.print(f"split: {result.split.description}")
     if result.selection:
         err.print(f"model: {result.selection.reason}")
@@ -188,6 +197,9 @@ def evaluate(
     mapping: MappingOpt = None,
     id_column: IdOpt = None,
     time_column: TimeOpt = None,
+    encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     slice_by: SliceOpt = None,
     examples: Annotated[
         bool, typer.Option(help="Show a few shortened tickets per frequent confusion (ticket text is personal data).")
@@ -201,8 +213,20 @@ def evaluate(
     from triage.tracking import log_evaluation
 
     triager = _triager(model)
-    tickets = load_tickets(data, mapping_from_options(mapping, text, label, id_column, time_column), dedupe=False)
+    export_mapping = mapping_from_options(
+        mapping,
+        text,
+        label,
+        id_column,
+        time_column,
+        encoding=encoding,
+        date_format=date_format,
+        dayfirst=dayfirst,
+        stored=_stored_mapping(triager, mapping),
+    )
+    tickets = load_tickets(data, export_mapping, dedupe=False)
     tickets.quality.render()
+    _warn_unknown_labels(triager, tickets.frame)
     evaluation = run_evaluation(triager, tickets.frame, slices=slice_by or ())
     metrics = evaluation.metrics
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -226,6 +250,9 @@ def compare(
     mapping: MappingOpt = None,
     id_column: IdOpt = None,
     time_column: TimeOpt = None,
+    encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
     max_recall_drop: Annotated[float, typer.Option(help="Gate: largest allowed drop of a class's recall.")] = 0.05,
     min_support: Annotated[int, typer.Option(help="Gate: classes with fewer tickets are not gated.")] = 20,
     min_precision: Annotated[
@@ -235,6 +262,12 @@ def compare(
         float | None,
         typer.Option(help="Gate: a recall drop fails only when McNemar's p-value is below this (e.g. 0.05)."),
     ] = None,
+    ignore_missing_heads: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-missing-heads", help="Gate: a head only one bundle predicts is reported, not a failure."
+        ),
+    ] = False,
     no_mlflow: NoMlflowOpt = False,
 ) -> None:
     """Evaluate a new bundle and the one in service on the same tickets; report per-class differences with
@@ -246,11 +279,27 @@ def compare(
     from triage.tracking import log_evaluation
 
     gate = Gate(
-        max_recall_drop=max_recall_drop, min_support=min_support, min_precision=min_precision, significance=significance
+        max_recall_drop=max_recall_drop,
+        min_support=min_support,
+        min_precision=min_precision,
+        significance=significance,
+        ignore_missing_heads=ignore_missing_heads,
     )
     new, old = _triager(model), _triager(baseline)
-    tickets = load_tickets(data, mapping_from_options(mapping, text, label, id_column, time_column), dedupe=False)
+    export_mapping = mapping_from_options(
+        mapping,
+        text,
+        label,
+        id_column,
+        time_column,
+        encoding=encoding,
+        date_format=date_format,
+        dayfirst=dayfirst,
+        stored=_stored_mapping(new, mapping),
+    )
+    tickets = load_tickets(data, export_mapping, dedupe=False)
     tickets.quality.render()
+    _warn_unknown_labels(new, tickets.frame)
     frame = tickets.frame
     result = run_compare(run_evaluation(new, frame), run_evaluation(old, frame), frame, gate)
     result = {"model_version": new.version, "baseline_version": old.version, **result}
@@ -261,6 +310,8 @@ def compare(
     for head, r in result["heads"].items():
         table.add_row(head, f"{r['accuracy_old']:.4f}", f"{r['accuracy_new']:.4f}", f"{r['mcnemar']['p_value']:.3g}")
     out.print(table)
+    for reason in result["missing_heads"].values():
+        err.print(f"[yellow]{reason}[/]")
     out.print(f"wrote {out_dir}/compare.json, compare.md")
     if not no_mlflow:
         gate_metrics = {
@@ -272,6 +323,50 @@ def compare(
             err.print(f"[red]gate:[/] {failure}")
         raise typer.Exit(1)
     out.print("[green]gate passed[/]")
+
+
+def _stored_mapping(triager: Triager, mapping: str | None) -> dict | None:
+    """The bundle's training mapping, when no --mapping is given (and said so on screen)."""
+    stored = triager.bundle.manifest.mapping
+    if mapping is None and stored is not None:
+        err.print(f"columns as in training: mapping {stored.get('name')!r} from the bundle (--mapping overrides)")
+        return stored
+    return None
+
+
+def _warn_unknown_labels(triager: Triager, frame: pd.DataFrame, *, share: float = 0.5) -> None:
+    """Warn when most labelled tickets of a head carry labels the model never learnt: a sign of the wrong
+    column or mapping (the tier of a ServiceNow export without its tier_map, say)."""
+    for head in triager.bundle.model.heads_:
+        if head not in frame.columns:
+            continue
+        labels = frame[head].dropna().astype(str)
+        if labels.empty:
+            continue
+        unknown = ~labels.isin(set(triager.bundle.model.classes(head)))
+        if unknown.mean() > share:
+            examples = ", ".join(repr(v) for v in labels[unknown].value_counts().index[:3])
+            err.print(
+                f"[yellow]warning:[/] head {head}: {unknown.mean():.0%} of the labelled tickets carry labels the "
+                f"model does not know (e.g. {examples}); is this the column, mapping or tier_map used in training?"
+            )
+
+
+def _decision_rows(triager: Triager, texts: list[str], batch: int = 1024) -> dict[str, list]:
+    """The API's decision for each text as table columns, computed in batches."""
+    rows: dict[str, list] = {}
+    for start in range(0, len(texts), batch):
+        for decision in triager.decide(texts[start : start + batch]):
+            for head, suggestion in decision.heads.items():
+                rows.setdefault(head, []).append(suggestion.label)
+                rows.setdefault(f"{head}_confidence", []).append(suggestion.confidence)
+                rows.setdefault(f"{head}_threshold", []).append(suggestion.threshold)
+                rows.setdefault(f"{head}_prediction_set", []).append("|".join(suggestion.prediction_set))
+            rows.setdefault("decision", []).append(decision.outcome.value)
+            codes = [f"{r.code}:{r.head}" if r.head else r.code for r in decision.reasons]
+            rows.setdefault("reason_codes", []).append(";".join(codes))
+            rows.setdefault("reasons", []).append("; ".join(r.message for r in decision.reasons))
+    return rows
 
 
 def _log(action: Callable[[], str | None]) -> None:
@@ -293,25 +388,33 @@ def predict(
     text: TextOpt = None,
     mapping: MappingOpt = None,
     id_column: IdOpt = None,
+    encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
+    dayfirst: DayfirstOpt = None,
 ) -> None:
-    """Predict every head for every ticket of the exports; writes id, HEAD, HEAD_confidence and decision."""
-    import numpy as np
+    """Predict every head for every ticket of the exports; writes per ticket its id, per head the label, its
+    confidence, the threshold it was held to and the prediction set, then the decision and the reasons for
+    review: what the API answers, as a table."""
     import pandas as pd
 
     from triage.data import load_tickets
 
     triager = _triager(model)
-    tickets = load_tickets(
-        data, mapping_from_options(mapping, text, None, id_column, None), require_labels=False, dedupe=False
+    export_mapping = mapping_from_options(
+        mapping,
+        text,
+        None,
+        id_column,
+        None,
+        encoding=encoding,
+        date_format=date_format,
+        dayfirst=dayfirst,
+        stored=_stored_mapping(triager, mapping),
     )
+    tickets = load_tickets(data, export_mapping, require_labels=False, dedupe=False)
     tickets.quality.render()
-    assessment = triager.assess(tickets.frame["text"].tolist())
-    columns: dict[str, object] = {
-        "id": tickets.frame["id"].to_numpy(),
-        **triager.bundle.model.label_columns(assessment.probabilities),
-    }
-    columns["decision"] = np.where(assessment.auto_route, "auto_route", "needs_review")
-    predictions = pd.DataFrame(columns)
+    predictions = pd.DataFrame(_decision_rows(triager, tickets.frame["text"].tolist()))
+    predictions.insert(0, "id", tickets.frame["id"].to_numpy())
     out_file.parent.mkdir(parents=True, exist_ok=True)
     predictions.to_csv(out_file, index=False, float_format="%.4f")
     out.print(f"wrote {len(predictions)} predictions to {out_file}")
@@ -366,25 +469,39 @@ def _bundle_summary(manifest: Manifest) -> Table:
 
 @app.command()
 def serve(
-    model: ModelOpt = Path("models/default"),
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Model bundle directory (default: TRIAGE_MODEL_DIR, models/default).")
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (each loads the model).")] = 1,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth", help="Serve without API keys, every route open: a local demo only (TRIAGE_AUTH=off)."
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (FastAPI + uvicorn) for a model bundle. Send SIGHUP or POST /v1/admin/reload to
-    swap in a retrained bundle without downtime."""
+    swap in a retrained bundle without downtime. Refuses to start without TRIAGE_API_KEYS unless --no-auth."""
+    import math
     import os
 
     import uvicorn
 
+    from triage.api.auth import check_auth_settings
     from triage.models import read_manifest
     from triage.settings import get_settings
 
-    read_manifest(model)  # fail fast, with the reason, on a missing or incompatible bundle
-    os.environ["TRIAGE_MODEL_DIR"] = str(model)  # the workers read their settings from the environment
+    # The workers read their settings from the environment: options go there, over the variables.
+    if model is not None:
+        os.environ["TRIAGE_MODEL_DIR"] = str(model)
+    if no_auth:
+        os.environ["TRIAGE_AUTH"] = "off"
     get_settings.cache_clear()
-    if not get_settings().api_keys:
-        err.print("[yellow]warning:[/] no TRIAGE_API_KEYS set: the API accepts requests without a key")
+    settings = get_settings()
+    check_auth_settings(settings)
+    read_manifest(settings.model_dir)  # fail fast, with the reason, on a missing or incompatible bundle
     uvicorn.run(
         "triage.api.main:create_app",
         factory=True,
@@ -393,5 +510,6 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=False,
-        timeout_graceful_shutdown=10,
+        # uvicorn cancels what still runs after this; the app answers such requests 503 a little earlier
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace) + 2,
     )

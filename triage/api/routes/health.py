@@ -6,22 +6,29 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from triage.api.deps import MetricsDep, StateDep
+from triage.api.openapi import errors
+from triage.api.schemas import Alive, Ready
 
-health_router = APIRouter(tags=["operations"])
-metrics_router = APIRouter(tags=["operations"])
+health_router = APIRouter(tags=["operations"], responses=errors(503))
+metrics_router = APIRouter(tags=["operations"], responses=errors(503))
 
 
 @health_router.get("/healthz", summary="The process is alive")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz() -> Alive:
+    return Alive(status="ok")
 
 
 @health_router.get("/readyz", summary="A model is loaded and answering")
-def readyz(state: StateDep) -> dict[str, str]:
-    triager = state.current()  # 503 with the reason when no model is loaded
-    return {"status": "ready", "model_version": triager.version}
+async def readyz(state: StateDep) -> Ready:
+    """200 with the served version; 503 while no model is loaded (the reason is in the service log)."""
+    return Ready(status="ready", model_version=state.current().version)
 
 
-@metrics_router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@metrics_router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}},
+)
 def metrics(metrics: MetricsDep) -> Response:
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

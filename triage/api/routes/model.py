@@ -1,16 +1,15 @@
-"""GET /v1/model (what is served) and POST /v1/admin/reload (swap in a new bundle without downtime)."""
+"""GET /v1/model: what is served (for clients: no server paths)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 
-from triage.api.deps import MetricsDep, StateDep, TriagerDep
-from triage.api.schemas import ModelInfo, ReloadRequest
+from triage.api.deps import StateDep
+from triage.api.openapi import errors
+from triage.api.schemas import ModelInfo
 from triage.decision import Triager
-from triage.errors import TriageError
 
-router = APIRouter(prefix="/v1", tags=["model"])
+router = APIRouter(prefix="/v1", tags=["model"], responses=errors(503))
 
 
 def model_info(triager: Triager) -> ModelInfo:
@@ -18,7 +17,6 @@ def model_info(triager: Triager) -> ModelInfo:
     manifest = triager.bundle.manifest
     return ModelInfo(
         model_version=manifest.model_version,
-        path=str(triager.bundle.path),
         created_at=manifest.created_at,
         heads={
             head: {
@@ -42,20 +40,6 @@ def model_info(triager: Triager) -> ModelInfo:
 
 
 @router.get("/model", response_model=ModelInfo, summary="The model being served")
-def get_model(triager: TriagerDep) -> ModelInfo:
+async def get_model(state: StateDep) -> ModelInfo:
     """Version, heads, labels, thresholds and the training hold-out metrics of the served bundle."""
-    return model_info(triager)
-
-
-@router.post("/admin/reload", response_model=ModelInfo, summary="Load a new bundle without downtime")
-async def reload_model(state: StateDep, metrics: MetricsDep, request: ReloadRequest | None = None) -> ModelInfo:
-    """Verify and load a bundle (default: the configured one, e.g. after retraining in place), then swap it
-    in. If it fails, the old model keeps serving and the answer is 409 with the reason."""
-    try:
-        triager = await run_in_threadpool(state.load, request.model_dir if request else None)
-    except TriageError:
-        metrics.reloads.labels(result="failed").inc()
-        raise
-    metrics.reloads.labels(result="ok").inc()
-    metrics.set_model(triager.version)
-    return model_info(triager)
+    return model_info(state.current())

@@ -1,0 +1,111 @@
+"""What the service does at start and on signals: load the model, reload on SIGHUP, drain on SIGTERM/SIGINT.
+
+uvicorn's own SIGTERM/SIGINT handler is in place while the app starts (``signal.getsignal``); the one
+installed here starts the grace period of :class:`~triage.api.drain.Drain` and then calls uvicorn's, which
+stops accepting connections and waits for the running requests. Signals can only be handled on the main
+thread: elsewhere (a test client) nothing is installed, and tests call :meth:`Lifecycle.hangup` and
+``Drain.begin`` directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from threadpoolctl import threadpool_limits
+
+from triage.api.drain import Drain
+from triage.api.metrics import ServiceMetrics
+from triage.api.state import ModelState
+from triage.errors import TriageError
+
+logger = logging.getLogger(__name__)
+
+
+class Lifecycle:
+    def __init__(self, state: ModelState, metrics: ServiceMetrics, drain: Drain, *, load_model: bool) -> None:
+        self.state, self.metrics, self.drain, self.load_model = state, metrics, drain, load_model
+        self.reloads: set[asyncio.Task[None]] = set()
+
+    async def reload(self) -> None:
+        """Reload the configured bundle (SIGHUP); a failure is logged and the old model keeps serving."""
+        try:
+            triager = await self.state.reload()
+        except TriageError as exc:
+            self.metrics.reloads.labels(result="failed").inc()
+            logger.error("reload on SIGHUP refused, the old model keeps serving: %r", str(exc))
+            return
+        self.metrics.set_model(triager.version)
+        self.metrics.reloads.labels(result="ok").inc()
+
+    def hangup(self) -> None:
+        task = asyncio.ensure_future(self.reload())
+        self.reloads.add(task)  # keep a reference until it is done
+        task.add_done_callback(self.reloads.discard)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        # One BLAS thread per call: requests are small and run in parallel threads already; multi-threaded
+        # BLAS next to ONNX Runtime's own threads made each request several times slower (benchmarks/README).
+        threadpool_limits(limits=1, user_api="blas")
+        if app.state.settings.auth == "off":
+            logger.warning("authentication is OFF (TRIAGE_AUTH=off, --no-auth): every route is open; a local demo only")
+        if self.load_model:
+            await self._load_at_start()
+        loop = asyncio.get_running_loop()
+        self.drain.bind(loop)
+        restore = [
+            _install(loop, signal.SIGHUP, self.hangup, chain=False),
+            *(_install(loop, sig, self.drain.begin, chain=True) for sig in (signal.SIGTERM, signal.SIGINT)),
+        ]
+        try:
+            yield
+        finally:
+            for undo in restore:
+                undo()
+            self.drain.close()
+
+    async def _load_at_start(self) -> None:
+        try:
+            triager = await self.state.reload()
+        except TriageError as exc:
+            logger.error(
+                "starting without a model (/readyz answers 503; SIGHUP or POST /v1/admin/reload retries): %r", str(exc)
+            )
+            return
+        self.metrics.set_model(triager.version)
+
+
+def _install(
+    loop: asyncio.AbstractEventLoop, sig: signal.Signals, action: Callable[[], None], *, chain: bool
+) -> Callable[[], None]:
+    """Run ``action`` on ``sig`` (then the handler in place before, with ``chain``); returns the undo. Chained
+    signals are left alone when no Python handler (uvicorn's) is there to hand over to."""
+    previous = signal.getsignal(sig)
+    if chain and not callable(previous):
+        return _nothing
+
+    def handle() -> None:
+        action()
+        if chain and callable(previous):
+            previous(sig, None)
+
+    try:
+        loop.add_signal_handler(sig, handle)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        return _nothing
+
+    def undo() -> None:
+        loop.remove_signal_handler(sig)
+        with contextlib.suppress(TypeError, ValueError):
+            signal.signal(sig, previous)
+
+    return undo
+
+
+def _nothing() -> None:
+    return None

@@ -1,0 +1,89 @@
+"""The work of the triage routes, done in one worker-thread hop off the event loop: parse and validate the
+JSON body, clean the text, run the model, record metrics and serialise the answer.
+
+A ticket whose text is empty only once HTML, quoted replies and signatures are removed is still answered:
+``needs_review`` with the reason ``no_text`` (the schema cannot know what cleaning leaves)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import Response
+from pydantic import BaseModel, ValidationError
+
+from triage.api.bodies import parse_body, require_json
+from triage.api.errors import ApiError, validation_details
+from triage.api.metrics import ServiceMetrics
+from triage.api.schemas import BatchItem, BatchRequest, BatchResponse, ErrorBody, ErrorDetail, TicketIn, TriageResponse
+from triage.data.cleaning import prepare_text
+from triage.decision import Decision, Outcome, Reason, Triager
+from triage.settings import Settings
+
+NO_TEXT = Reason(
+    code="no_text",
+    head=None,
+    message="subject and body hold no text once HTML, quoted replies and signatures are removed",
+)
+
+
+def json_response(model: BaseModel) -> Response:
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+def decide(triager: Triager, texts: Sequence[str]) -> list[Decision]:
+    """The triager's decisions; a ticket without text goes to review whatever the model says of it."""
+    decisions = triager.decide(texts)
+    return [
+        d if text else d.model_copy(update={"outcome": Outcome.NEEDS_REVIEW, "reasons": [NO_TEXT, *d.reasons]})
+        for text, d in zip(texts, decisions, strict=True)
+    ]
+
+
+def record(metrics: ServiceMetrics, decision: Decision) -> None:
+    metrics.decisions.labels(outcome=decision.outcome.value).inc()
+    for head, suggestion in decision.heads.items():
+        metrics.head_decisions.labels(head=head, outcome="confident" if suggestion.confident else "not_confident").inc()
+    for reason in decision.reasons:
+        metrics.reasons.labels(code=reason.code, head=reason.head or "").inc()
+
+
+def _answer(ticket: TicketIn, decision: Decision, truncated: bool) -> TriageResponse:
+    return TriageResponse.model_construct(**dict(decision), id=ticket.id, truncated=truncated)
+
+
+def triage_one(
+    raw: bytes, content_type: str | None, triager: Triager, settings: Settings, metrics: ServiceMetrics
+) -> Response:
+    require_json(content_type)
+    ticket = parse_body(raw, TicketIn)
+    text, truncated = prepare_text(ticket.subject, ticket.body, max_chars=settings.max_text_chars)
+    decision = decide(triager, [text])[0]
+    record(metrics, decision)
+    return json_response(_answer(ticket, decision, truncated))
+
+
+def triage_batch(
+    raw: bytes, content_type: str | None, triager: Triager, settings: Settings, metrics: ServiceMetrics
+) -> Response:
+    require_json(content_type)
+    request = parse_body(raw, BatchRequest)
+    if len(request.tickets) > settings.max_batch:
+        message = f"{len(request.tickets)} tickets in one batch; the limit is {settings.max_batch} (TRIAGE_MAX_BATCH)"
+        raise ApiError(413, "payload_too_large", message)
+    items: list[BatchItem | None] = [None] * len(request.tickets)
+    valid: list[tuple[int, TicketIn, str, bool]] = []
+    for i, fields in enumerate(request.tickets):
+        try:
+            ticket = TicketIn.model_validate(fields)
+        except ValidationError as exc:
+            details = [ErrorDetail(**d) for d in validation_details(exc.errors(include_input=False))]
+            error = ErrorBody(code="validation_error", message="the ticket is invalid", details=details)
+            items[i] = BatchItem(index=i, ok=False, error=error)
+            continue
+        text, truncated = prepare_text(ticket.subject, ticket.body, max_chars=settings.max_text_chars)
+        valid.append((i, ticket, text, truncated))
+    decisions = decide(triager, [text for _, _, text, _ in valid])
+    for (i, ticket, _, truncated), decision in zip(valid, decisions, strict=True):
+        record(metrics, decision)
+        items[i] = BatchItem(index=i, ok=True, result=_answer(ticket, decision, truncated))
+    return json_response(BatchResponse(model_version=triager.version, results=[it for it in items if it is not None]))
