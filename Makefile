@@ -27,6 +27,7 @@ $(MODEL)/manifest.json: $(BIN)/.installed $(DATA) triage/models/manifest.py  # r
 train: $(MODEL)/manifest.json
 
 run: train
+	$(BIN)/triage db upgrade
 	$(BIN)/triage serve --model $(MODEL) --host $(HOST) --port $(PORT) $(if $(TRIAGE_API_KEYS),,--no-auth)
 
 # The report render test opens report.html in Debian's Chromium (no browser download: Playwright drives

@@ -21,6 +21,7 @@ def make_settings(bundle: Path, **overrides: object) -> Settings:
         "max_batch": 5,
         "max_text_chars": 500,
         "max_request_bytes": 20_000,
+        "record": False,  # the store's tests turn recording on, with a migrated database of their own
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -66,6 +66,8 @@ ERROR_STATUSES = {
     ("/v1/triage", "post"): {400, 401, 413, 415, 422, 503},
     ("/v1/triage/batch", "post"): {400, 401, 413, 415, 422, 503},
     ("/v1/model", "get"): {401, 503},
+    ("/v1/tickets/{ticket_id}", "get"): {401, 404, 422, 503},
+    ("/v1/tickets/{ticket_id}/review", "post"): {400, 401, 404, 409, 413, 415, 422, 503},
     ("/v1/admin/reload", "post"): {400, 401, 403, 409, 413, 415, 422, 503},
     ("/healthz", "get"): {503},
     ("/readyz", "get"): {503},

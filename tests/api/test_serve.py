@@ -50,6 +50,7 @@ class Served:
 def _env(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_") or k == "TRIAGE_SIGNING_KEY"}
     env["TRIAGE_CACHE_DIR"] = os.environ["TRIAGE_CACHE_DIR"]
+    env["TRIAGE_RECORD"] = "off"  # no store to migrate in these processes' folders
     return {**env, **values}
 
 

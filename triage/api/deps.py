@@ -1,4 +1,4 @@
-"""Typed dependencies of the routes: settings, model state and metrics of the app.
+"""Typed dependencies of the routes: settings, model state, metrics and the store's recording of the app.
 
 They are ``async`` because they are trivial: FastAPI runs a sync dependency in a worker thread, and a hop per
 dependency costs more than the model on the single-ticket path."""
@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from triage.api.metrics import ServiceMetrics
+from triage.api.recording import Recording
 from triage.api.state import ModelState
 from triage.settings import Settings
 
@@ -26,6 +27,11 @@ async def get_metrics(request: Request) -> ServiceMetrics:
     return request.app.state.metrics
 
 
+async def get_recording(request: Request) -> Recording:
+    return request.app.state.recording
+
+
 StateDep = Annotated[ModelState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+RecordingDep = Annotated[Recording, Depends(get_recording)]

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from triage.errors import BundleError, ModelNotReady, TriageError
+from triage.store.errors import ReviewConflict, StoreUnavailable, TicketNotFound
 
 RETRY_AFTER_S = "5"
 
@@ -103,6 +104,21 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BundleError)
     async def _bundle(request: Request, exc: BundleError) -> JSONResponse:
         return error_response(409, "bundle_rejected", str(exc))
+
+    @app.exception_handler(TicketNotFound)
+    async def _not_found(request: Request, exc: TicketNotFound) -> JSONResponse:
+        return error_response(404, "not_found", str(exc))
+
+    @app.exception_handler(ReviewConflict)
+    async def _conflict(request: Request, exc: ReviewConflict) -> JSONResponse:
+        detail = {"field": "version", "problem": f"the ticket is at version {exc.version}", "type": "stale_version"}
+        if exc.claimed:
+            detail = {"field": "(ticket)", "problem": f"claimed by {exc.by}", "type": "claimed"}
+        return error_response(409, "review_conflict", str(exc), [detail])
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        return error_response(503, "store_unavailable", str(exc), headers={"Retry-After": RETRY_AFTER_S})
 
     @app.exception_handler(TriageError)
     async def _triage(request: Request, exc: TriageError) -> JSONResponse:

@@ -15,7 +15,8 @@ from triage.api.lifecycle import Lifecycle
 from triage.api.metrics import ServiceMetrics
 from triage.api.middleware import LimitAndMeasure
 from triage.api.openapi import errors, install_openapi
-from triage.api.routes import admin, health, model, triage
+from triage.api.recording import Recording, chain
+from triage.api.routes import admin, health, model, tickets, triage
 from triage.api.state import ModelState
 from triage.settings import Settings, get_settings
 
@@ -29,22 +30,26 @@ that breaks the schema 422 (`validation_error`, naming each field). Every error 
 
 
 def create_app(settings: Settings | None = None, *, load_model: bool = True) -> FastAPI:
-    """Build the app; raises :class:`~triage.errors.ConfigError` without API keys unless auth is off.
-    ``load_model=False`` starts without a model (tests of the not-ready state)."""
+    """Build the app; raises :class:`~triage.errors.ConfigError` without API keys unless auth is off (and at
+    start, when recording is on and the store's schema is not migrated). ``load_model=False`` starts without a
+    model (tests of the not-ready state)."""
     settings = settings or get_settings()
     check_auth_settings(settings)
     state, metrics, drain = ModelState(settings), ServiceMetrics(), Drain(settings.shutdown_grace)
     lifecycle = Lifecycle(state, metrics, drain, load_model=load_model)
+    recording = Recording(settings, metrics)  # the store first: an unmigrated schema stops the start at once
 
-    app = FastAPI(title="triage", version=__version__, description=DESCRIPTION, lifespan=lifecycle.lifespan)
+    lifespan = chain(recording.lifespan, lifecycle.lifespan)
+    app = FastAPI(title="triage", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.model, app.state.metrics = settings, state, metrics
-    app.state.drain, app.state.lifecycle = drain, lifecycle
+    app.state.drain, app.state.lifecycle, app.state.recording = drain, lifecycle, recording
     install_error_handlers(app)
     auth = settings.auth == "on"
     client = {"dependencies": [Depends(require_api_key)], "responses": errors(401)} if auth else {}
     admin_only = {"dependencies": [Depends(require_admin_key)], "responses": errors(401)} if auth else {}
     app.include_router(triage.router, **client)  # type: ignore[arg-type]
     app.include_router(model.router, **client)  # type: ignore[arg-type]
+    app.include_router(tickets.router, **client)  # type: ignore[arg-type]
     app.include_router(admin.router, **admin_only)  # type: ignore[arg-type]
     app.include_router(health.health_router, **(client if settings.auth_health else {}))  # type: ignore[arg-type]
     app.include_router(health.metrics_router, **(client if settings.auth_metrics else {}))  # type: ignore[arg-type]

@@ -45,6 +45,11 @@ class ServiceMetrics:
         self.reloads = Counter(
             "triage_model_reloads_total", "Model reloads by result.", ["result"], registry=self.registry
         )
+        self.record_misses = Counter(
+            "triage_recording_misses_total",
+            "Tickets answered but not recorded in the store (unreachable or failing; see /readyz).",
+            registry=self.registry,
+        )
 
     def set_model(self, version: str) -> None:
         self.model_info.clear()

@@ -8,6 +8,7 @@ answers with the real error model, :class:`~triage.api.schemas.ErrorResponse`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,9 +16,10 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from triage.api.schemas import BatchRequest, ErrorResponse, ReloadRequest, TicketIn
+from triage.api.ticket_schemas import ReviewIn
 from triage.settings import Settings
 
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (TicketIn, BatchRequest, ReloadRequest)
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (TicketIn, BatchRequest, ReloadRequest, ReviewIn)
 _REF = "#/components/schemas/{model}"
 
 ERRORS = {
@@ -25,6 +27,7 @@ ERRORS = {
     401: "`unauthorized`: no key, or an unknown one, in the `X-API-Key` header.",
     403: "`forbidden`: a client key on an admin route; `admin_disabled`: no TRIAGE_ADMIN_KEYS are configured; "
     "`forbidden_path`: `model_dir` resolves outside TRIAGE_MODELS_ROOT. Nothing is loaded.",
+    404: "`not_found`: no stored ticket has this id.",
     409: "`bundle_rejected`: the bundle failed verification or loading; the old model keeps serving.",
     413: "`payload_too_large`: a body over TRIAGE_MAX_REQUEST_BYTES, or a batch over TRIAGE_MAX_BATCH tickets.",
     415: "`unsupported_media_type`: a Content-Type other than JSON.",
@@ -38,12 +41,13 @@ _HEADERS: dict[int, dict[str, Any]] = {
 }
 
 
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` of a route or router: these error statuses with the error model."""
+def errors(*statuses: int, described: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route or router: these error statuses with the error model (``described``: what
+    a status means on this route, where it is not what ``ERRORS`` says)."""
     return {
         status: {
             "model": ErrorResponse,
-            "description": ERRORS[status],
+            "description": (described or {}).get(status) or ERRORS[status],
             **({"headers": _HEADERS[status]} if status in _HEADERS else {}),
         }
         for status in statuses

@@ -85,8 +85,13 @@ class TicketIn(BaseModel):
 class TriageResponse(Decision):
     """The decision for one ticket, with the ticket's id echoed back."""
 
-    id: str | None = None
+    id: str | None = Field(
+        None, description="the ticket's id, echoed back; for a ticket sent without one, the id it was recorded under"
+    )
     truncated: bool = Field(False, description="the text was longer than the limit and was cut")
+    recorded: bool = Field(
+        False, description="the ticket and decision were stored (false: TRIAGE_RECORD=off, or the store is down)"
+    )
 
 
 class BatchRequest(BaseModel):
@@ -109,7 +114,8 @@ class ErrorDetail(BaseModel):
 class ErrorBody(BaseModel):
     code: str = Field(
         description="invalid_json, validation_error, unsupported_media_type, unauthorized, forbidden, "
-        "admin_disabled, forbidden_path, payload_too_large, bundle_rejected, model_not_ready, shutting_down"
+        "admin_disabled, forbidden_path, payload_too_large, bundle_rejected, model_not_ready, shutting_down, "
+        "not_found, review_conflict, store_unavailable"
     )
     message: str
     details: list[ErrorDetail] = Field(default_factory=list)
@@ -165,8 +171,9 @@ class ReloadResponse(ModelInfo):
 
 
 class Ready(BaseModel):
-    status: str = Field(examples=["ready"])
+    status: str = Field(examples=["ready"], description="ready, or degraded: answering, but not recording")
     model_version: str
+    reason: str | None = Field(None, description="why the service is degraded (absent when ready)")
 
 
 class Alive(BaseModel):

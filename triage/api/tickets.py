@@ -18,6 +18,7 @@ from triage.api.schemas import BatchItem, BatchRequest, BatchResponse, ErrorBody
 from triage.data.cleaning import prepare_text
 from triage.decision import Decision, Outcome, Reason, Triager
 from triage.settings import Settings
+from triage.store import Recorder, TicketRecord
 
 NO_TEXT = Reason(
     code="no_text",
@@ -47,23 +48,66 @@ def record(metrics: ServiceMetrics, decision: Decision) -> None:
         metrics.reasons.labels(code=reason.code, head=reason.head or "").inc()
 
 
-def _answer(ticket: TicketIn, decision: Decision, truncated: bool) -> TriageResponse:
-    return TriageResponse.model_construct(**dict(decision), id=ticket.id, truncated=truncated)
+def _answer(ticket: TicketIn, decision: Decision, truncated: bool, stored: TicketRecord | None) -> TriageResponse:
+    """The answer; a recorded ticket sent without an id is told the id it was stored under."""
+    ticket_id = stored.id if stored is not None else ticket.id
+    return TriageResponse.model_construct(
+        **dict(decision), id=ticket_id, truncated=truncated, recorded=stored is not None
+    )
+
+
+def store_records(
+    recorder: Recorder | None,
+    tickets: Sequence[TicketIn],
+    truncated: Sequence[bool],
+    decisions: Sequence[Decision],
+    settings: Settings,
+) -> list[TicketRecord | None]:
+    """Record the tickets with their decisions in one transaction: their records, or None each when recording
+    is off or failed (the miss is counted; the tickets are answered all the same)."""
+    if recorder is None:
+        return [None] * len(tickets)
+    records = [
+        TicketRecord.from_request(
+            id=t.id,
+            subject=t.subject,
+            body=t.body,
+            channel=t.channel,
+            created_at=t.created_at,
+            metadata=t.metadata,
+            truncated=cut,
+            max_chars=settings.max_text_chars,
+        )
+        for t, cut in zip(tickets, truncated, strict=True)
+    ]
+    ok = recorder.record_many(list(zip(records, decisions, strict=True)))
+    return list(records) if ok else [None] * len(tickets)
 
 
 def triage_one(
-    raw: bytes, content_type: str | None, triager: Triager, settings: Settings, metrics: ServiceMetrics
+    raw: bytes,
+    content_type: str | None,
+    triager: Triager,
+    settings: Settings,
+    metrics: ServiceMetrics,
+    recorder: Recorder | None = None,
 ) -> Response:
     require_json(content_type)
     ticket = parse_body(raw, TicketIn)
     text, truncated = prepare_text(ticket.subject, ticket.body, max_chars=settings.max_text_chars)
     decision = decide(triager, [text])[0]
     record(metrics, decision)
-    return json_response(_answer(ticket, decision, truncated))
+    [stored] = store_records(recorder, [ticket], [truncated], [decision], settings)
+    return json_response(_answer(ticket, decision, truncated, stored))
 
 
 def triage_batch(
-    raw: bytes, content_type: str | None, triager: Triager, settings: Settings, metrics: ServiceMetrics
+    raw: bytes,
+    content_type: str | None,
+    triager: Triager,
+    settings: Settings,
+    metrics: ServiceMetrics,
+    recorder: Recorder | None = None,
 ) -> Response:
     require_json(content_type)
     request = parse_body(raw, BatchRequest)
@@ -83,7 +127,9 @@ def triage_batch(
         text, truncated = prepare_text(ticket.subject, ticket.body, max_chars=settings.max_text_chars)
         valid.append((i, ticket, text, truncated))
     decisions = decide(triager, [text for _, _, text, _ in valid])
-    for (i, ticket, _, truncated), decision in zip(valid, decisions, strict=True):
+    tickets, cuts = [ticket for _, ticket, _, _ in valid], [cut for _, _, _, cut in valid]
+    stored = store_records(recorder, tickets, cuts, decisions, settings)
+    for (i, ticket, _, truncated), decision, kept in zip(valid, decisions, stored, strict=True):
         record(metrics, decision)
-        items[i] = BatchItem(index=i, ok=True, result=_answer(ticket, decision, truncated))
+        items[i] = BatchItem(index=i, ok=True, result=_answer(ticket, decision, truncated, kept))
     return json_response(BatchResponse(model_version=triager.version, results=[it for it in items if it is not None]))

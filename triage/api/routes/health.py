@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from triage.api.deps import MetricsDep, StateDep
+from triage.api.deps import MetricsDep, RecordingDep, StateDep
 from triage.api.openapi import errors
 from triage.api.schemas import Alive, Ready
 
@@ -18,10 +18,15 @@ async def healthz() -> Alive:
     return Alive(status="ok")
 
 
-@health_router.get("/readyz", summary="A model is loaded and answering")
-async def readyz(state: StateDep) -> Ready:
-    """200 with the served version; 503 while no model is loaded (the reason is in the service log)."""
-    return Ready(status="ready", model_version=state.current().version)
+@health_router.get("/readyz", summary="A model is loaded and answering", response_model_exclude_none=True)
+async def readyz(state: StateDep, recording: RecordingDep) -> Ready:
+    """200 with the served version; `"status": "degraded"` and a `reason` while the store cannot be reached
+    (tickets are answered, not recorded); 503 while no model is loaded (the reason is in the service log)."""
+    version = state.current().version
+    problem = recording.problem
+    if problem is not None:
+        return Ready(status="degraded", model_version=version, reason=problem)
+    return Ready(status="ready", model_version=version)
 
 
 @metrics_router.get(

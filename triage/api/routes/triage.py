@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from triage.api import tickets
-from triage.api.deps import MetricsDep, SettingsDep, StateDep
+from triage.api.deps import MetricsDep, RecordingDep, SettingsDep, StateDep
 from triage.api.openapi import errors, json_body
 from triage.api.schemas import BatchRequest, BatchResponse, TicketIn, TriageResponse
 
@@ -17,13 +17,18 @@ router = APIRouter(prefix="/v1", tags=["triage"], responses=errors(400, 413, 415
 
 
 @router.post("/triage", response_model=TriageResponse, summary="Triage one ticket", openapi_extra=json_body(TicketIn))
-async def triage_one(request: Request, state: StateDep, settings: SettingsDep, metrics: MetricsDep) -> Response:
+async def triage_one(
+    request: Request, state: StateDep, settings: SettingsDep, metrics: MetricsDep, recording: RecordingDep
+) -> Response:
     """Category, priority and tier suggestions with calibrated confidence, and whether the ticket may be
-    routed automatically (`auto_route`) or goes to a first-line agent (`needs_review`, with reasons)."""
+    routed automatically (`auto_route`) or goes to a first-line agent (`needs_review`, with reasons). The
+    ticket and decision are recorded (`"recorded": true`) unless TRIAGE_RECORD=off or the store is down."""
     triager = state.current()
     raw = await request.body()
     content_type = request.headers.get("content-type")
-    return await run_in_threadpool(tickets.triage_one, raw, content_type, triager, settings, metrics)
+    return await run_in_threadpool(
+        tickets.triage_one, raw, content_type, triager, settings, metrics, recording.recorder
+    )
 
 
 @router.post(
@@ -32,9 +37,14 @@ async def triage_one(request: Request, state: StateDep, settings: SettingsDep, m
     summary="Triage several tickets in one call",
     openapi_extra=json_body(BatchRequest),
 )
-async def triage_batch(request: Request, state: StateDep, settings: SettingsDep, metrics: MetricsDep) -> Response:
-    """Answers in request order. A ticket that fails validation gets an error entry; the others are answered."""
+async def triage_batch(
+    request: Request, state: StateDep, settings: SettingsDep, metrics: MetricsDep, recording: RecordingDep
+) -> Response:
+    """Answers in request order. A ticket that fails validation gets an error entry; the others are answered
+    (and recorded together, in one transaction)."""
     triager = state.current()
     raw = await request.body()
     content_type = request.headers.get("content-type")
-    return await run_in_threadpool(tickets.triage_batch, raw, content_type, triager, settings, metrics)
+    return await run_in_threadpool(
+        tickets.triage_batch, raw, content_type, triager, settings, metrics, recording.recorder
+    )
