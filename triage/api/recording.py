@@ -18,6 +18,7 @@ from triage.api.metrics import ServiceMetrics
 from triage.settings import Settings
 from triage.store import Recorder, Store, StoreUnavailable, check_schema
 from triage.store.purge import purge_daily
+from triage.webhooks import WebhookSender, deliver_forever
 
 logger = logging.getLogger(__name__)
 Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[None]]
@@ -64,6 +65,10 @@ class Recording:
             asyncio.create_task(purge_daily(store, retention_days=retention)),
             asyncio.create_task(self._watch(store)),
         ]
+        if self.settings.webhook_url:  # reviews go back to the ticketing system from the outbox
+            secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
+            sender = WebhookSender(store, self.settings.webhook_url, secret)
+            self._tasks.append(asyncio.create_task(deliver_forever(sender)))
 
     async def stop(self) -> None:
         for task in self._tasks:
