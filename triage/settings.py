@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(None, description="POSTed each reviewed ticket's outcome (HMAC-signed body).")
     webhook_secret: SecretStr | None = Field(None, description="Key of the webhook body's HMAC-SHA256 signature.")
 
+    # the review desk
+    desk_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs the review desk's session cookies; unset: a random key kept in "
+        "desk-session.key beside signing_key (made on first use, mode 0600).",
+    )
+
     @field_validator("api_keys", "admin_keys", mode="before")
     @classmethod
     def _no_null_list(cls, value: object) -> object:

@@ -18,6 +18,7 @@ from triage.api.openapi import errors, install_openapi
 from triage.api.recording import Recording, chain
 from triage.api.routes import admin, health, model, tickets, triage
 from triage.api.state import ModelState
+from triage.desk import install_desk
 from triage.settings import Settings, get_settings
 
 DESCRIPTION = """Routing suggestions for help-desk tickets: category, priority and support tier with
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, load_model: bool = True) -> 
     app.include_router(admin.router, **admin_only)  # type: ignore[arg-type]
     app.include_router(health.health_router, **(client if settings.auth_health else {}))  # type: ignore[arg-type]
     app.include_router(health.metrics_router, **(client if settings.auth_metrics else {}))  # type: ignore[arg-type]
+    install_desk(app, settings)  # the review desk's pages (/review): agents' sessions, not API keys
     install_openapi(app, settings)
     app.add_middleware(LimitAndMeasure, max_bytes=settings.max_request_bytes, metrics=metrics)
     app.add_middleware(DrainMiddleware, drain=drain, metrics=metrics)  # outermost: covers reading the body too
