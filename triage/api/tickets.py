@@ -15,7 +15,7 @@ from triage.api.bodies import parse_body, require_json
 from triage.api.errors import ApiError, validation_details
 from triage.api.metrics import ServiceMetrics
 from triage.api.schemas import BatchItem, BatchRequest, BatchResponse, ErrorBody, ErrorDetail, TicketIn, TriageResponse
-from triage.data.cleaning import prepare_text
+from triage.data.cleaning import PreparedText, prepare_parts
 from triage.decision import Decision, Outcome, Reason, Triager
 from triage.settings import Settings
 from triage.store import Recorder, TicketRecord
@@ -59,26 +59,19 @@ def _answer(ticket: TicketIn, decision: Decision, truncated: bool, stored: Ticke
 def store_records(
     recorder: Recorder | None,
     tickets: Sequence[TicketIn],
-    truncated: Sequence[bool],
+    prepared: Sequence[PreparedText],
     decisions: Sequence[Decision],
-    settings: Settings,
 ) -> list[TicketRecord | None]:
-    """Record the tickets with their decisions in one transaction: their records, or None each when recording
-    is off or failed (the miss is counted; the tickets are answered all the same)."""
+    """Record the tickets (their text as cleaned for the model) with their decisions in one transaction: their
+    records, or None each when recording is off or failed (the miss is counted; the tickets are answered all
+    the same)."""
     if recorder is None:
         return [None] * len(tickets)
     records = [
-        TicketRecord.from_request(
-            id=t.id,
-            subject=t.subject,
-            body=t.body,
-            channel=t.channel,
-            created_at=t.created_at,
-            metadata=t.metadata,
-            truncated=cut,
-            max_chars=settings.max_text_chars,
+        TicketRecord.from_prepared(
+            p, id=t.id, channel=t.channel, created_at=t.created_at, metadata=t.metadata, truncated=p.truncated
         )
-        for t, cut in zip(tickets, truncated, strict=True)
+        for t, p in zip(tickets, prepared, strict=True)
     ]
     ok = recorder.record_many(list(zip(records, decisions, strict=True)))
     return list(records) if ok else [None] * len(tickets)
@@ -94,11 +87,11 @@ def triage_one(
 ) -> Response:
     require_json(content_type)
     ticket = parse_body(raw, TicketIn)
-    text, truncated = prepare_text(ticket.subject, ticket.body, max_chars=settings.max_text_chars)
-    decision = decide(triager, [text])[0]
+    prepared = prepare_parts(ticket.subject, ticket.body, max_chars=settings.max_text_chars)
+    decision = decide(triager, [prepared.text])[0]
     record(metrics, decision)
-    [stored] = store_records(recorder, [ticket], [truncated], [decision], settings)
-    return json_response(_answer(ticket, decision, truncated, stored))
+    [stored] = store_records(recorder, [ticket], [prepared], [decision])
+    return json_response(_answer(ticket, decision, prepared.truncated, stored))
 
 
 def triage_batch(
@@ -115,7 +108,7 @@ def triage_batch(
         message = f"{len(request.tickets)} tickets in one batch; the limit is {settings.max_batch} (TRIAGE_MAX_BATCH)"
         raise ApiError(413, "payload_too_large", message)
     items: list[BatchItem | None] = [None] * len(request.tickets)
-    valid: list[tuple[int, TicketIn, str, bool]] = []
+    valid: list[tuple[int, TicketIn, PreparedText]] = []
     for i, fields in enumerate(request.tickets):
         try:
             ticket = TicketIn.model_validate(fields)
@@ -124,12 +117,11 @@ def triage_batch(
             error = ErrorBody(code="validation_error", message="the ticket is invalid", details=details)
             items[i] = BatchItem(index=i, ok=False, error=error)
             continue
-        text, truncated = prepare_text(ticket.subject, ticket.body, max_chars=settings.max_text_chars)
-        valid.append((i, ticket, text, truncated))
-    decisions = decide(triager, [text for _, _, text, _ in valid])
-    tickets, cuts = [ticket for _, ticket, _, _ in valid], [cut for _, _, _, cut in valid]
-    stored = store_records(recorder, tickets, cuts, decisions, settings)
-    for (i, ticket, _, truncated), decision, kept in zip(valid, decisions, stored, strict=True):
+        valid.append((i, ticket, prepare_parts(ticket.subject, ticket.body, max_chars=settings.max_text_chars)))
+    decisions = decide(triager, [prepared.text for _, _, prepared in valid])
+    tickets, prepared_texts = [ticket for _, ticket, _ in valid], [prepared for _, _, prepared in valid]
+    stored = store_records(recorder, tickets, prepared_texts, decisions)
+    for (i, ticket, prepared), decision, kept in zip(valid, decisions, stored, strict=True):
         record(metrics, decision)
-        items[i] = BatchItem(index=i, ok=True, result=_answer(ticket, decision, truncated, kept))
+        items[i] = BatchItem(index=i, ok=True, result=_answer(ticket, decision, prepared.truncated, kept))
     return json_response(BatchResponse(model_version=triager.version, results=[it for it in items if it is not None]))

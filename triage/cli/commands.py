@@ -17,6 +17,7 @@ from triage.cli import app, err
 if TYPE_CHECKING:
     import pandas as pd
 
+    from triage.data import ColumnMapping
     from triage.decision import Triager
     from triage.models import Manifest
 from triage.cli.options import (
@@ -213,16 +214,8 @@ def evaluate(
     from triage.tracking import log_evaluation
 
     triager = _triager(model)
-    export_mapping = mapping_from_options(
-        mapping,
-        text,
-        label,
-        id_column,
-        time_column,
-        encoding=encoding,
-        date_format=date_format,
-        dayfirst=dayfirst,
-        stored=_stored_mapping(triager, mapping),
+    export_mapping = _bundle_mapping(
+        triager, mapping, text, label, id_column, time_column, encoding, date_format, dayfirst
     )
     tickets = load_tickets(data, export_mapping, dedupe=False)
     tickets.quality.render()
@@ -286,17 +279,7 @@ def compare(
         ignore_missing_heads=ignore_missing_heads,
     )
     new, old = _triager(model), _triager(baseline)
-    export_mapping = mapping_from_options(
-        mapping,
-        text,
-        label,
-        id_column,
-        time_column,
-        encoding=encoding,
-        date_format=date_format,
-        dayfirst=dayfirst,
-        stored=_stored_mapping(new, mapping),
-    )
+    export_mapping = _bundle_mapping(new, mapping, text, label, id_column, time_column, encoding, date_format, dayfirst)
     tickets = load_tickets(data, export_mapping, dedupe=False)
     tickets.quality.render()
     _warn_unknown_labels(new, tickets.frame)
@@ -323,6 +306,31 @@ def compare(
             err.print(f"[red]gate:[/] {failure}")
         raise typer.Exit(1)
     out.print("[green]gate passed[/]")
+
+
+def _bundle_mapping(
+    triager: Triager,
+    mapping: str | None,
+    text: str | None,
+    labels: list[str] | None,
+    id_column: str | None,
+    time_column: str | None,
+    encoding: str | None,
+    date_format: str | None,
+    dayfirst: bool | None,
+) -> ColumnMapping:
+    """The mapping a command on a bundle reads with: the command's options over the bundle's own mapping."""
+    return mapping_from_options(
+        mapping,
+        text,
+        labels,
+        id_column,
+        time_column,
+        encoding=encoding,
+        date_format=date_format,
+        dayfirst=dayfirst,
+        stored=_stored_mapping(triager, mapping),
+    )
 
 
 def _stored_mapping(triager: Triager, mapping: str | None) -> dict | None:
@@ -400,17 +408,7 @@ def predict(
     from triage.data import load_tickets
 
     triager = _triager(model)
-    export_mapping = mapping_from_options(
-        mapping,
-        text,
-        None,
-        id_column,
-        None,
-        encoding=encoding,
-        date_format=date_format,
-        dayfirst=dayfirst,
-        stored=_stored_mapping(triager, mapping),
-    )
+    export_mapping = _bundle_mapping(triager, mapping, text, None, id_column, None, encoding, date_format, dayfirst)
     tickets = load_tickets(data, export_mapping, require_labels=False, dedupe=False)
     tickets.quality.render()
     predictions = pd.DataFrame(_decision_rows(triager, tickets.frame["text"].tolist()))

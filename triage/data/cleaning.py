@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+from dataclasses import dataclass
 
 DEFAULT_MAX_CHARS = 20_000  # the service's default TRIAGE_MAX_TEXT_CHARS
 RAW_FACTOR = 5  # raw text beyond RAW_FACTOR * max_chars is cut before cleaning
@@ -275,23 +276,43 @@ def clean_text(text: str | None, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     return _clean(text, max_chars)[0]
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedText:
+    """A ticket's cleaned subject and body as the model reads them (the body cut to what the subject leaves
+    of the limit), and whether anything was cut."""
+
+    subject: str
+    body: str
+    truncated: bool
+
+    @property
+    def text(self) -> str:
+        """Subject and body joined by a full stop: the model's input."""
+        return f"{self.subject}. {self.body}" if self.subject and self.body else self.subject or self.body
+
+
+def prepare_parts(subject: str | None, body: str | None, *, max_chars: int = DEFAULT_MAX_CHARS) -> PreparedText:
+    """Clean subject and body once for the model and for the store (see :func:`prepare_text`)."""
+    subject_text, subject_cut = _clean(subject, max_chars)
+    body_text, body_cut = _clean(body, max_chars)
+    if not subject_text or not body_text:
+        return PreparedText(subject_text, body_text, subject_cut or body_cut)
+    dangling = _OPEN_AT_END.search(subject_text)
+    if dangling is not None and _CLOSE_AT_START.match(body_text):  # "<Foo" + ". " + "Bar>" would be a tag
+        subject_text = f"{subject_text[: dangling.end()]} {subject_text[dangling.end() :]}"[:max_chars].rstrip()
+    room = max_chars - len(subject_text) - 2  # what is left for the body after the subject and ". "
+    kept = body_text[: max(room, 0)].rstrip()
+    return PreparedText(subject_text, kept, subject_cut or body_cut or len(kept) < len(body_text))
+
+
 def prepare_text(subject: str | None, body: str | None, *, max_chars: int = DEFAULT_MAX_CHARS) -> tuple[str, bool]:
     """The text a model reads (as ``ticket_text``) and whether anything was cut to fit ``max_chars``.
 
     >>> prepare_text("VPN down", "<p>since 9am</p>", max_chars=12)
     ('VPN down. si', True)
     """
-    subject_text, subject_cut = _clean(subject, max_chars)
-    body_text, body_cut = _clean(body, max_chars)
-    if not subject_text or not body_text:
-        return subject_text or body_text, subject_cut or body_cut
-    dangling = _OPEN_AT_END.search(subject_text)
-    if dangling is not None and _CLOSE_AT_START.match(body_text):  # "<Foo" + ". " + "Bar>" would be a tag
-        subject_text = f"{subject_text[: dangling.end()]} {subject_text[dangling.end() :]}"[:max_chars].rstrip()
-    room = max_chars - len(subject_text) - 2  # what is left for the body after the subject and ". "
-    kept = body_text[: max(room, 0)].rstrip()
-    text = f"{subject_text}. {kept}" if kept else subject_text
-    return text, subject_cut or body_cut or len(kept) < len(body_text)
+    prepared = prepare_parts(subject, body, max_chars=max_chars)
+    return prepared.text, prepared.truncated
 
 
 def ticket_text(subject: str | None, body: str | None, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, union, update
 
+from triage.data.mapping import HEADS
 from triage.store import QueueFilter, Store, TicketView
 from triage.store.agents import AgentView
 from triage.store.audit import audit
 from triage.store.models import agents, decisions, reviews, tickets
 from triage.store.queue import queue_select, unclaimed
-from triage.store.records import HEADS
 from triage.store.reviews import CLAIM_MINUTES
 from triage.store.tickets import load_ticket
 from triage.store.types import utcnow

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from triage.data.mapping import HEADS
 from triage.store.engine import Store
 from triage.store.models import reviews, tickets
-from triage.store.records import HEADS, Provenance
+from triage.store.records import Provenance
 
 COLUMNS = ("id", "created_at", "subject", "body", *HEADS, "provenance", "channel", "reviewed_at")
 

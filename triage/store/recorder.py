@@ -27,11 +27,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from triage.data.mapping import HEADS
 from triage.decision import Decision
 from triage.store.engine import Store
 from triage.store.errors import StoreUnavailable
 from triage.store.models import decision_reasons, decisions, tickets
-from triage.store.records import HEADS, TicketRecord
+from triage.store.records import TicketRecord
 from triage.store.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -9,10 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from triage.data.cleaning import DEFAULT_MAX_CHARS, clean_text
+from triage.data.cleaning import DEFAULT_MAX_CHARS, PreparedText, prepare_parts
 from triage.decision import Decision
-
-HEADS = ("category", "priority", "tier")
 
 
 def new_ticket_id() -> str:
@@ -46,15 +44,27 @@ class TicketRecord:
         max_chars: int = DEFAULT_MAX_CHARS,
     ) -> TicketRecord:
         """A record of a ticket as received: subject and body cleaned and cut as the model reads them
-        (``prepare_text``: the body gets what the subject leaves of ``max_chars``); an id made when the ticket
-        has none."""
-        subject_text = clean_text(subject, max_chars=max_chars)
-        body_text = clean_text(body, max_chars=max_chars)
-        if subject_text:
-            body_text = body_text[: max(max_chars - len(subject_text) - 2, 0)].rstrip()
+        (:func:`~triage.data.cleaning.prepare_parts`); an id made when the ticket has none."""
+        prepared = prepare_parts(subject, body, max_chars=max_chars)
+        return cls.from_prepared(
+            prepared, id=id, channel=channel, created_at=created_at, metadata=metadata, truncated=truncated
+        )
+
+    @classmethod
+    def from_prepared(
+        cls,
+        prepared: PreparedText,
+        *,
+        id: str | None,
+        channel: str | None = None,
+        created_at: datetime | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        truncated: bool = False,
+    ) -> TicketRecord:
+        """A record of text already cleaned for the model (the API cleans each ticket once)."""
         return cls(
-            subject=subject_text,
-            body=body_text,
+            subject=prepared.subject,
+            body=prepared.body,
             id=id or new_ticket_id(),
             channel=channel,
             created_at=created_at,

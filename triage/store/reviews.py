@@ -15,13 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from triage.data.mapping import HEADS
 from triage.store.audit import audit
 from triage.store.engine import Store
 from triage.store.errors import ReviewConflict, TicketNotFound
 from triage.store.models import decisions, reviews, tickets
 from triage.store.outbox import enqueue
 from triage.store.queue import QueueFilter, queue_select, unclaimed
-from triage.store.records import HEADS, Provenance, TicketView
+from triage.store.records import Provenance, TicketView
 from triage.store.tickets import load_ticket
 from triage.store.types import utcnow
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
+from triage.data.mapping import HEADS
 from triage.decision import Decision
 from triage.store.engine import Store
 from triage.store.errors import TicketNotFound
 from triage.store.models import decisions, reviews, tickets
-from triage.store.records import HEADS, Provenance, StoredDecision, StoredReview, TicketView
+from triage.store.records import Provenance, StoredDecision, StoredReview, TicketView
 
 
 def get_ticket(store: Store, ticket_id: str) -> TicketView:
