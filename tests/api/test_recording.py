@@ -1,5 +1,7 @@
-"""Recording from the API: /v1/triage and /v1/triage/batch store each ticket and say `"recorded"`; recording
-off, an unreachable store (degraded, counted misses) and an unmigrated one (no start)."""
+"""Recording from the API: /v1/triage and /v1/triage/batch store each ticket and say `"recorded"` (accepted by
+the write-behind recorder: written within milliseconds, before a read of the ticket through the service, and
+before the service stops); recording off, a full queue, an unreachable store (degraded, counted misses) and an
+unmigrated one (no start)."""
 
 from __future__ import annotations
 
@@ -51,9 +53,16 @@ def client(trained_bundle: Path, database: str) -> Iterator[TestClient]:
         yield c
 
 
+def written(client: TestClient) -> None:
+    """Wait until the service's recorder has written what it accepted (a reader outside the service does not
+    wait for it: the service's own reads do)."""
+    assert client.app.state.recording.recorder.flush(timeout=10)  # type: ignore[attr-defined]
+
+
 def test_a_triaged_ticket_is_recorded_with_its_decision(client: TestClient, database: str) -> None:
     answer = client.post("/v1/triage", json=TICKET).json()
     assert answer["recorded"] is True and answer["id"] == "INC0012345"
+    written(client)
     store = Store.from_url(database)
     ticket = get_ticket(store, "INC0012345")
     store.dispose()
@@ -65,7 +74,7 @@ def test_a_triaged_ticket_is_recorded_with_its_decision(client: TestClient, data
     assert ticket.truncated is False
     long = {**TICKET, "body": "word " * 200}  # over the tests' TRIAGE_MAX_TEXT_CHARS (500)
     assert client.post("/v1/triage", json=long).json()["truncated"] is True
-    assert client.get("/v1/tickets/INC0012345").json()["truncated"] is True
+    assert client.get("/v1/tickets/INC0012345").json()["truncated"] is True  # the service's read waits for it
     store = Store.from_url(database)
     kept = get_ticket(store, "INC0012345")
     store.dispose()
@@ -93,6 +102,30 @@ def test_a_batch_is_recorded_ticket_by_ticket(client: TestClient) -> None:
     ]
     assert client.get("/v1/tickets/B3").status_code == 200
     assert client.get("/v1/tickets/B2").json()["error"]["code"] == "not_found"
+
+
+def test_accepted_tickets_are_written_before_the_service_stops(trained_bundle: Path, database: str) -> None:
+    with recording_client(trained_bundle, record=True, database_url=database, max_batch=60) as client:
+        recorder = client.app.state.recording.recorder  # type: ignore[attr-defined]
+        recorder.batch = 1  # many small transactions: some are still queued when the service stops
+        tickets = [{"id": f"S{i}", "subject": f"printer {i} jams"} for i in range(60)]
+        results = client.post("/v1/triage/batch", json={"tickets": tickets}).json()["results"]
+        assert all(r["result"]["recorded"] for r in results)
+    store = Store.from_url(database)
+    assert [get_ticket(store, f"S{i}").times_received for i in range(60)] == [1] * 60  # none lost, none twice
+    store.dispose()
+
+
+def test_a_full_recording_queue_answers_unrecorded_and_counts_the_miss(client: TestClient, database: str) -> None:
+    recorder = client.app.state.recording.recorder  # type: ignore[attr-defined]
+    recorder.capacity = 0  # as when the database writes more slowly than tickets arrive
+    answer = client.post("/v1/triage", json=TICKET).json()
+    assert answer["recorded"] is False and answer["id"] == "INC0012345"
+    assert "triage_recording_misses_total 1.0" in client.get("/metrics").text
+    assert client.get("/v1/tickets/INC0012345").status_code == 404  # the ticketing system re-sends it
+    recorder.capacity = 10
+    assert client.post("/v1/triage", json=TICKET).json()["recorded"] is True
+    assert client.get("/v1/tickets/INC0012345").json()["times_received"] == 1
 
 
 def test_recording_off(trained_bundle: Path, tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ def test_the_stored_ticket_shows_its_decision_and_review_state(client: TestClien
         "reviewed_by": None,
         "reviewed_at": None,
     }
-    assert stored["review"] is None
+    assert stored["review"] is None and stored["outcome"] is None
     missing = client.get("/v1/tickets/NOPE")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
@@ -98,6 +98,7 @@ def test_a_stale_review_is_refused_with_who_and_when(client: TestClient) -> None
         ({"agent": " "}, 422, "validation_error"),
         ({"labels": {}}, 422, "validation_error"),
         ({"agent": "ann", "version": 0}, 422, "validation_error"),
+        ({"agent": "ann", "not_a_ticket": 0}, 422, "validation_error"),  # 0 is not false
     ],
 )
 def test_invalid_reviews(client: TestClient, body: dict, status: int, code: str) -> None:

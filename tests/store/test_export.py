@@ -46,7 +46,7 @@ def test_the_export_holds_each_review_once_with_its_provenance(store: Store, tmp
     exported = pd.read_csv(out, keep_default_na=False)
     assert tuple(exported.columns) == COLUMNS
     assert summary.rows == len(exported) == 98 and summary.not_a_ticket == 2  # 100 reviewed since, 2 not tickets
-    assert summary.by_provenance == {"corrected": 33, "accepted": 65}  # every third suggestion was wrong
+    assert summary.by_provenance == {"agent_corrected": 33, "agent_accepted": 65}  # every third suggestion was wrong
     truth = rows.set_index("id")
     for row in exported.itertuples():
         assert (row.category, row.priority, row.tier) == tuple(truth.loc[row.id, ["category", "priority", "tier"]])

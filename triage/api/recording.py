@@ -4,6 +4,10 @@ text purged once a day, and a watch that tells /readyz when the store cannot be 
 An unmigrated (or newer) schema stops the start with the fix (``triage db upgrade``); an unreachable store
 does not: tickets are answered with ``"recorded": false``, /readyz says ``degraded`` and why, and recording
 resumes when the store is back. ``TRIAGE_RECORD=off`` opens no store at all.
+
+Recording is write-behind (:class:`~triage.store.writer.QueuedRecorder`): a request hands its tickets to an
+in-process queue and answers; a thread writes them in batches. ``"recorded": true`` means accepted for
+recording; the queue is written before the service stops, and a read of a ticket still queued waits for it.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from triage.api.metrics import ServiceMetrics
+from triage.api.workers import one_worker
 from triage.settings import Settings
-from triage.store import Recorder, Store, StoreUnavailable, check_schema
+from triage.store import Store, StoreUnavailable, check_schema
 from triage.store.purge import purge_daily
+from triage.store.writer import QueuedRecorder
 from triage.webhooks import WebhookSender, deliver_forever
 
 logger = logging.getLogger(__name__)
@@ -30,7 +36,7 @@ class Recording:
     def __init__(self, settings: Settings, metrics: ServiceMetrics, *, watch_every: float = 5.0) -> None:
         self.settings, self.metrics, self.watch_every = settings, metrics, watch_every
         self.store: Store | None = None
-        self.recorder: Recorder | None = None
+        self.recorder: QueuedRecorder | None = None
         self.unreachable: str | None = None  # why the last check failed; None while the store answers
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -59,16 +65,18 @@ class Recording:
             store.dispose()
             raise
         self.store = store
-        self.recorder = Recorder(store, on_miss=self.metrics.record_misses.inc)
+        gate = lambda: self.unreachable is None  # noqa: E731 (not while the watch finds the store unusable)
+        self.recorder = QueuedRecorder(store, on_miss=self.metrics.record_misses.inc, gate=gate).start()
         retention = self.settings.text_retention_days
+        folder = self.settings.workers_dir  # with several workers, one of them purges and delivers
         self._tasks = [
-            asyncio.create_task(purge_daily(store, retention_days=retention)),
+            asyncio.create_task(one_worker(folder, "purge", lambda: purge_daily(store, retention_days=retention))),
             asyncio.create_task(self._watch(store)),
         ]
         if self.settings.webhook_url:  # reviews go back to the ticketing system from the outbox
             secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
             sender = WebhookSender(store, self.settings.webhook_url, secret)
-            self._tasks.append(asyncio.create_task(deliver_forever(sender)))
+            self._tasks.append(asyncio.create_task(one_worker(folder, "webhooks", lambda: deliver_forever(sender))))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -76,6 +84,8 @@ class Recording:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.recorder is not None:
+            await asyncio.to_thread(self.recorder.close)  # writes what is queued
         if self.store is not None:
             self.store.dispose()
 

@@ -3,10 +3,11 @@ from the store's own records (:mod:`triage.store.records`)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, model_validator
 
 from triage.api.schemas import HAS_TEXT
 from triage.decision import Decision
@@ -37,7 +38,9 @@ class ReviewIn(BaseModel):
         min_length=1, max_length=100, pattern=HAS_TEXT, description="the agent, as your system names them"
     )
     labels: ReviewLabels = Field(default_factory=ReviewLabels)
-    not_a_ticket: bool = Field(False, description="spam, an auto-reply, a duplicate: no labels, not training data")
+    not_a_ticket: StrictBool = Field(
+        False, description="spam, an auto-reply, a duplicate: no labels, not training data"
+    )
     version: int | None = Field(
         None,
         ge=1,
@@ -57,8 +60,15 @@ class StoredDecision(Decision):
     decided_at: datetime
 
 
+Status = Literal["auto_routed", "awaiting_review", "reviewed", "resolved"]
+
+
 class ReviewState(BaseModel):
-    status: Literal["auto_routed", "awaiting_review", "reviewed"]
+    status: Status = Field(
+        description="`resolved`: the ticketing system reported its outcome (it left the review queue, `outcome` "
+        "holds its labels), whether or not it was triaged or reviewed; `reviewed`: an agent reviewed it; "
+        "`auto_routed`: the latest decision routed it; `awaiting_review`: in the review queue"
+    )
     version: int = Field(description="send it with a review to have it refused if someone changed the ticket since")
     claimed_by: str | None = None
     claimed_until: datetime | None = None
@@ -75,8 +85,18 @@ class ReviewOut(BaseModel):
     changed: list[str] = Field(description="heads whose suggestion the agent changed")
 
 
+class OutcomeOut(BaseModel):
+    """The final labels the ticketing system reported once it resolved the ticket."""
+
+    source: str = Field(description="api, servicenow, zendesk, jira, ...")
+    resolved_at: datetime = Field(description="resolved in the ticketing system")
+    received_at: datetime = Field(description="when triage got the outcome")
+    labels: dict[str, str | None] = Field(description="per head; null: not reported")
+    disagrees: list[str] = Field(description="heads where it differs from the latest agent review")
+
+
 class StoredTicket(BaseModel):
-    """A recorded ticket: its latest decision and review (its text is not sent back)."""
+    """A recorded ticket: its latest decision, review and outcome (its text is not sent back)."""
 
     id: str
     received_at: datetime
@@ -90,12 +110,16 @@ class StoredTicket(BaseModel):
     decision: StoredDecision | None
     review_state: ReviewState
     review: ReviewOut | None
+    outcome: OutcomeOut | None = Field(description="the ticketing system's outcome, once it resolved the ticket")
 
     @classmethod
     def from_view(cls, view: TicketView) -> StoredTicket:
         decision = view.decision
-        if view.reviewed_at is not None:
-            status: Literal["auto_routed", "awaiting_review", "reviewed"] = "reviewed"
+        status: Status
+        if view.outcome is not None:
+            status = "resolved"
+        elif view.reviewed_at is not None:
+            status = "reviewed"
         elif decision is not None and decision.decision.outcome == "auto_route":
             status = "auto_routed"
         else:
@@ -126,5 +150,6 @@ class StoredTicket(BaseModel):
                     "reviewed_at": view.reviewed_at,
                 },
                 "review": review,
+                "outcome": asdict(view.outcome) if view.outcome is not None else None,
             }
         )

@@ -72,3 +72,21 @@ def list_agents(store: Store) -> list[AgentView]:
     query = select(agents.c.id, agents.c.name, agents.c.is_admin, agents.c.created_at, agents.c.disabled_at)
     with store.read() as conn:
         return [AgentView(**row._mapping) for row in conn.execute(query.order_by(agents.c.name))]
+
+
+def get_agent(store: Store, name: str) -> AgentView | None:
+    query = select(agents.c.id, agents.c.name, agents.c.is_admin, agents.c.created_at, agents.c.disabled_at)
+    with store.read() as conn:
+        row = conn.execute(query.where(agents.c.name == name)).first()
+    return AgentView(**row._mapping) if row is not None else None
+
+
+def set_disabled(store: Store, name: str, disabled: bool, *, actor: str) -> bool:
+    """Disable (or enable again) an account, with an audit entry; False when no agent has that name."""
+    with store.write() as conn:
+        changed = conn.execute(
+            update(agents).where(agents.c.name == name).values(disabled_at=utcnow() if disabled else None)
+        ).rowcount
+        if changed:
+            audit(conn, actor, "agent_disabled" if disabled else "agent_enabled", detail={"agent": name})
+    return bool(changed)

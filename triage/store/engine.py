@@ -11,7 +11,7 @@ start (``BEGIN IMMEDIATE``: one writer at a time, no lock upgrade that could fai
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -84,6 +84,13 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.settle_hook: Callable[[str | None], None] | None = None  # set by a write-behind recorder
+
+    def settle(self, ticket_id: str | None = None) -> None:
+        """Wait until the recordings accepted but not yet written (of ``ticket_id``, or all accepted so far) are
+        written (a write-behind recorder registers the wait here), so that a read finds a ticket just triaged."""
+        if self.settle_hook is not None:
+            self.settle_hook(ticket_id)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Store:

@@ -3,7 +3,8 @@
 ``tickets`` holds one row per ticket id (a re-send updates it) with its review state: the optimistic
 ``version``, the claim, who reviewed it last. Every decision and every review is kept beside it
 (``decisions``, ``decision_reasons``, ``reviews``); ``audit_log`` is append-only (triggers refuse updates and
-deletes); ``outbox`` holds the webhook deliveries written with each review. ``subject`` and ``body`` are the
+deletes); ``outbox`` holds the webhook deliveries written with each review; ``outcomes`` the
+final labels the ticketing system reported for resolved tickets. ``subject`` and ``body`` are the
 cleaned text the model read; they become NULL once older than the retention, the labels stay.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -34,8 +35,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+TEXT_KEPT = text("text_purged_at IS NULL")  # the text purge reads tickets by age among these (migration 0003)
+
+
+def waiting_index(name: str, *columns: str) -> Index:
+    """A partial index of the tickets waiting for review, in queue order after ``columns`` (SQLite uses a partial
+    index only when the query repeats its WHERE term as written: ``waiting = 1``)."""
+    return Index(name, *columns, "queue_rank", "received_at", "id",
+                 sqlite_where=text("waiting = 1"), postgresql_where=text("waiting"))  # fmt: skip
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
+    __table_args__ = (
+        waiting_index("ix_tickets_waiting"),
+        waiting_index("ix_tickets_waiting_category", "category"),
+        waiting_index("ix_tickets_waiting_tier", "tier"),
+        waiting_index("ix_tickets_waiting_channel", "channel"),
+        Index("ix_tickets_text_kept", "updated_at", sqlite_where=TEXT_KEPT, postgresql_where=TEXT_KEPT),
+    )
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True, comment="the ticketing system's id, or generated")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True, comment="first received")
@@ -55,6 +73,11 @@ class Ticket(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(100))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     review_id: Mapped[int | None] = mapped_column(BigId, comment="the latest review")
+    # the queue, kept on the row by the recorder and the reviews (migration 0002): no join to find the queue
+    waiting: Mapped[bool] = mapped_column(Boolean, default=False, comment="deferred, not reviewed: in the queue")
+    queue_rank: Mapped[int] = mapped_column(Integer, default=1, comment="0: the latest decision has a priority risk")
+    category: Mapped[str | None] = mapped_column(Label, comment="suggested by the latest decision")
+    tier: Mapped[str | None] = mapped_column(Label, comment="suggested by the latest decision")
 
 
 class DecisionRow(Base):
@@ -83,6 +106,32 @@ class DecisionReason(Base):
     decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(String(50), primary_key=True)
     head: Mapped[str] = mapped_column(String(50), primary_key=True, default="", comment="'' when no head")
+
+
+class QueueReason(Base):
+    """A key of a waiting ticket's reasons, in queue order: ``(code, head)`` of each reason, and ``(code, '*')``,
+    ``('*', head)``, ``('*', '*')``, so that any reason or head filter is one index range. Rows exist only
+    while the ticket waits; the recorder and the reviews keep them."""
+
+    __tablename__ = "queue_reasons"
+    __table_args__ = (Index("ix_queue_reasons_key", "code", "head", "queue_rank", "received_at", "ticket_id"),)
+
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), primary_key=True, comment="'*': any")
+    head: Mapped[str] = mapped_column(String(50), primary_key=True, comment="'' when no head, '*': any")
+    queue_rank: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QueueCount(Base):
+    """How many waiting tickets have each key of :class:`QueueReason`, changed in the transaction that changes
+    the keys (``('*', '*')``: the queue's size)."""
+
+    __tablename__ = "queue_counts"
+
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    head: Mapped[str] = mapped_column(String(50), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Agent(Base):
@@ -141,6 +190,24 @@ class OutboxEntry(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
+class Outcome(Base):
+    """The final labels the ticketing system gave a resolved ticket: one per ticket, the later one replaces an
+    earlier (by ``resolved_at``)."""
+
+    __tablename__ = "outcomes"
+
+    ticket_id: Mapped[str] = mapped_column(String(200), ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(50), comment="api, servicenow, zendesk, jira, ...")
+    resolved_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="resolved in the ticketing system")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True, comment="when triage got it")
+    category: Mapped[str | None] = mapped_column(Label)
+    priority: Mapped[str | None] = mapped_column(Label)
+    tier: Mapped[str | None] = mapped_column(Label)
+    disagrees: Mapped[list[str]] = mapped_column(
+        Json, default=list, comment="heads where it differs from the latest agent review"
+    )
+
+
 tickets: Table = cast(Table, Ticket.__table__)
 decisions: Table = cast(Table, DecisionRow.__table__)
 decision_reasons: Table = cast(Table, DecisionReason.__table__)
@@ -148,3 +215,6 @@ reviews: Table = cast(Table, Review.__table__)
 agents: Table = cast(Table, Agent.__table__)
 audit_log: Table = cast(Table, AuditEntry.__table__)
 outbox: Table = cast(Table, OutboxEntry.__table__)
+queue_reasons: Table = cast(Table, QueueReason.__table__)
+queue_counts: Table = cast(Table, QueueCount.__table__)
+outcomes: Table = cast(Table, Outcome.__table__)

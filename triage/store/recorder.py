@@ -1,11 +1,12 @@
-"""Recording each triaged ticket on the hot path: one transaction, a few precompiled Core statements (the
-driver prepares them once reused), no ORM objects.
+"""Recording each triaged ticket on the hot path: one transaction, a few precompiled Core statements (the driver
+prepares them once reused), no ORM objects.
 
 A re-sent ticket id updates its row (``INSERT ... ON CONFLICT DO UPDATE``, atomic on both dialects) and adds
-its new decision; the review state is kept. When the database fails, :meth:`Recorder.record` returns False at
-once, counts the miss and, for ``retry_after`` seconds, does not try again (no request waits on a dead
-server); the service answers ``"recorded": false``. On SQLite a recording waits at most ``wait`` seconds for
-another writer (say, a purge).
+its new decision; the review state is kept. The same transaction keeps the review queue (:mod:`.waiting`): the
+ticket's ``waiting`` flag and sort key, its reason keys and the counts per reason. When the database fails,
+:meth:`Recorder.record` returns False at once, counts the miss and, for ``retry_after`` seconds, does not try
+again (no request waits on a dead server); the service answers ``"recorded": false``. On SQLite a recording
+waits at most ``wait`` seconds for another writer (say, a purge).
 
 >>> recorder = Recorder(Store.from_url("sqlite:///triage.db"))  # doctest: +SKIP
 >>> recorder.record(TicketRecord(id="INC1", subject="VPN down", body=""), decision)  # doctest: +SKIP
@@ -22,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import and_, exists, func, insert, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -31,13 +32,17 @@ from triage.data.mapping import HEADS
 from triage.decision import Decision
 from triage.store.engine import Store
 from triage.store.errors import StoreUnavailable
-from triage.store.models import decision_reasons, decisions, tickets
+from triage.store.models import decision_reasons, decisions, outcomes, tickets
 from triage.store.records import TicketRecord
 from triage.store.types import utcnow
+from triage.store.waiting import count, join, leave
 
 log = logging.getLogger(__name__)
 
-_UPDATED_ON_RESEND = ("updated_at", "created_at", "channel", "subject", "body", "truncated", "metadata", "decision_id")
+_UPDATED_ON_RESEND = (
+    "updated_at", "created_at", "channel", "subject", "body", "truncated", "metadata", "decision_id",
+    "queue_rank", "category", "tier",
+)  # fmt: skip
 
 
 def _upsert(dialect: str) -> Any:
@@ -48,7 +53,13 @@ def _upsert(dialect: str) -> Any:
     update["created_at"] = func.coalesce(ins.excluded.created_at, tickets.c.created_at)
     update["times_received"] = tickets.c.times_received + 1
     update["text_purged_at"] = None
-    return ins.on_conflict_do_update(index_elements=[tickets.c.id], set_=update)
+    # the existing row, as the statement names it (SQLAlchemy does not correlate into an INSERT's ON CONFLICT)
+    resolved = exists().where(outcomes.c.ticket_id == literal_column("tickets.id"))
+    # a reviewed ticket stays done, and so does one the ticketing system resolved (an outcome, :mod:`.outcomes`)
+    update["waiting"] = and_(ins.excluded.waiting, tickets.c.reviewed_at.is_(None), ~resolved)
+    return ins.on_conflict_do_update(index_elements=[tickets.c.id], set_=update).returning(
+        tickets.c.id, tickets.c.waiting, tickets.c.queue_rank, tickets.c.received_at
+    )
 
 
 def decision_values(ticket_id: str, decision: Decision, decided_at: datetime) -> tuple[dict[str, Any], list[dict]]:
@@ -89,6 +100,7 @@ class Recorder:
         self.on_miss = on_miss
         self.misses = 0
         self.last_error: str | None = None  # the class of the last failure, e.g. OperationalError
+        self.last_exception: Exception | None = None
         self._down_until = 0.0
         self._lock = threading.Lock()
         self._upsert = _upsert(store.dialect)
@@ -114,21 +126,32 @@ class Recorder:
             self._missed(len(items))
             return False
         now = received_at or utcnow()
+        return self._write([(ticket, decision, now) for ticket, decision in items])
+
+    def _write(self, items: Sequence[tuple[TicketRecord, Decision, datetime]]) -> bool:
+        """Store ``(ticket, decision, received at)`` items in one transaction; False (counted) when it failed."""
         ticket_rows: dict[str, dict[str, Any]] = {}
+        keys: dict[str, list[tuple[str, str]]] = {}
         decision_rows, reason_rows = [], []
-        for ticket, decision in items:
+        for ticket, decision, now in items:
             row, reasons = decision_values(ticket.id, decision, now)
-            ticket_rows[ticket.id] = self._ticket_values(ticket, row["id"], now)  # a repeated id: the last wins
+            ticket_rows[ticket.id] = self._ticket_values(ticket, row, now)  # a repeated id: the last wins
+            keys[ticket.id] = [(r["code"], r["head"]) for r in reasons]
             decision_rows.append(row)
             reason_rows += reasons
         try:
             with self.store.write(wait=self.wait) as conn:
                 # sorted ids: concurrent batches lock rows in one order (no deadlock on PostgreSQL)
-                conn.execute(self._upsert, [ticket_rows[k] for k in sorted(ticket_rows)])
+                ids = sorted(ticket_rows)
+                stored = conn.execute(self._upsert, [ticket_rows[k] for k in ids]).all()
                 conn.execute(self._insert_decision, decision_rows)
                 if reason_rows:
                     conn.execute(self._insert_reasons, reason_rows)
+                removed = leave(conn, ids)
+                added = join(conn, [(r.id, r.queue_rank, r.received_at) for r in stored if r.waiting], keys)
+                count(conn, added, removed)
         except (SQLAlchemyError, StoreUnavailable) as exc:
+            self.last_exception = exc
             if isinstance(exc.__cause__, PoolTimeout):  # every connection busy: a miss, but the database is up
                 self._missed(len(items))
             else:
@@ -138,7 +161,7 @@ class Recorder:
         return True
 
     @staticmethod
-    def _ticket_values(ticket: TicketRecord, decision_id: str, now: datetime) -> dict[str, Any]:
+    def _ticket_values(ticket: TicketRecord, decision: dict[str, Any], now: datetime) -> dict[str, Any]:
         return {
             "id": ticket.id,
             "received_at": now,
@@ -151,8 +174,12 @@ class Recorder:
             "truncated": ticket.truncated,
             "text_purged_at": None,
             "metadata": dict(ticket.metadata),
-            "decision_id": decision_id,
+            "decision_id": decision["id"],
             "version": 1,
+            "waiting": decision["outcome"] == "needs_review",
+            "queue_rank": 0 if decision["priority_risk"] else 1,
+            "category": decision["category"],
+            "tier": decision["tier"],
         }
 
     def _failed(self, exc: Exception, n: int) -> None:

@@ -101,8 +101,19 @@ class StoredReview:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredOutcome:
+    """The ticketing system's final labels for a resolved ticket (:mod:`triage.store.outcomes`)."""
+
+    source: str
+    resolved_at: datetime
+    received_at: datetime
+    labels: dict[str, str | None]
+    disagrees: list[str]  # heads where it differs from the latest agent review
+
+
+@dataclass(frozen=True, slots=True)
 class TicketView:
-    """A stored ticket with its latest decision and latest review, and its review state."""
+    """A stored ticket with its latest decision, latest review and outcome, and its review state."""
 
     id: str
     received_at: datetime
@@ -122,3 +133,4 @@ class TicketView:
     reviewed_at: datetime | None
     decision: StoredDecision | None
     review: StoredReview | None
+    outcome: StoredOutcome | None = None  # resolved in the ticketing system: out of the review queue

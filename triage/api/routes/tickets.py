@@ -1,4 +1,4 @@
-"""GET /v1/tickets/{id} and POST /v1/tickets/{id}/review: a recorded ticket's decision and review state, and
+"""GET /v1/tickets/{id} and POST /v1/tickets/{id}/review: a recorded ticket's decision, review state and outcome, and
 reviews made by agents in a ticketing system's own UI (client keys)."""
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ def _review(raw: bytes, content_type: str | None, store: Store, ticket_id: str, 
 
 @router.get("/{ticket_id}", response_model=StoredTicket, summary="A recorded ticket's decision and review")
 async def get_stored_ticket(ticket_id: TicketId, recording: RecordingDep) -> Response:
-    """The latest decision on the ticket, its review state (`auto_routed`, `awaiting_review`, `reviewed`, with
-    the `version` to send with a review) and its latest review. The text is not sent back."""
+    """The latest decision on the ticket, its review state (`auto_routed`, `awaiting_review`, `reviewed`,
+    `resolved`, with the `version` to send with a review), its latest review and the ticketing system's outcome
+    (`POST /v1/tickets/{id}/outcome`). The text is not sent back."""
     return await run_in_threadpool(_lookup, _store(recording), ticket_id)
 
 
@@ -70,8 +71,8 @@ async def get_stored_ticket(ticket_id: TicketId, recording: RecordingDep) -> Res
         413,
         415,
         described={
-            409: "`review_conflict`: the ticket was reviewed since `version`, or a desk agent holds it; "
-            "the message says who and when, nothing was changed."
+            409: "`review_conflict`: the ticket was reviewed or resolved (an outcome) since `version`, or a desk "
+            "agent holds it; the message says who and when, nothing was changed."
         },
     ),
 )

@@ -11,9 +11,11 @@ from triage.desk.deps import AdminDep, FormDep, StoreDep
 from triage.desk.errors import DeskError
 from triage.desk.queries import desk_numbers, set_disabled
 from triage.desk.render import DeskRoute, page, redirect
+from triage.desk.topics import candidate_categories
 from triage.desk.words import reason_name
 from triage.errors import ConfigError
-from triage.store import queue_size, reason_counts
+from triage.monitoring import QualitySummary, compute_quality
+from triage.store import Store, queue_size, reason_counts
 from triage.store.agents import add_agent, list_agents
 
 router = APIRouter(prefix="/review/admin", route_class=DeskRoute, include_in_schema=False)
@@ -32,7 +34,18 @@ def admin_page(request: Request, agent: AdminDep, store: StoreDep, days: int = 3
         agents=list_agents(store),
         message=request.query_params.get("message"),
         reason_name=reason_name,
+        live=live_quality(request, store),
+        topics=candidate_categories(request.app, store, days=days),
     )
+
+
+def live_quality(request: Request, store: Store) -> QualitySummary | None:
+    """The service's cached live quality (measured now when it has none yet, None when that failed); without a
+    recording service, the desk's store measured directly."""
+    live = getattr(request.app.state, "live_quality", None)
+    if live is not None and live.enabled:
+        return live.summary(wait=True)
+    return compute_quality(store)
 
 
 @router.post("/agents")

@@ -11,7 +11,6 @@ from starlette.datastructures import FormData
 from triage.desk.deps import AgentDep, FormDep, SessionDep, StoreDep
 from triage.desk.errors import DeskError, NotFound
 from triage.desk.filters import chosen, query, queue_filter
-from triage.desk.queries import claim_next_skipping
 from triage.desk.render import DeskRoute, desk_of, page, redirect, set_session
 from triage.desk.view import first_unsure, head_views, reasons_in_words
 from triage.store import (
@@ -19,10 +18,11 @@ from triage.store import (
     Store,
     TicketNotFound,
     TicketView,
+    claim_next_id,
     get_ticket,
     open_ticket,
     release,
-    submit_review,
+    save_review,
 )
 from triage.store.agents import AgentView
 from triage.store.types import utcnow
@@ -90,10 +90,10 @@ def _labels(request: Request, form: FormData, ticket: TicketView) -> dict[str, s
 
 def _next(request: Request, store: Store, agent: AgentView, skipped: tuple[str, ...], done: str) -> Response:
     values = chosen(request.query_params)
-    ticket = claim_next_skipping(store, agent.name, queue_filter(values), skipped)
-    if ticket is None:
+    ticket_id = claim_next_id(store, agent.name, queue_filter(values), skip=skipped)
+    if ticket_id is None:
         return redirect(request, "/review" + query(values, empty="1", saved=done))
-    return redirect(request, ticket_url(ticket.id, values, saved=done))
+    return redirect(request, ticket_url(ticket_id, values, saved=done))
 
 
 @router.post("/t/{ticket_id:path}")
@@ -116,7 +116,7 @@ def review(
     try:
         not_a_ticket = action == "not_a_ticket"
         labels = {} if not_a_ticket else _labels(request, form, ticket)
-        submit_review(
+        save_review(
             store,
             ticket_id,
             agent.name,
