@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from triage.data.cleaning import ticket_text
+from triage.data.cleaning import PreparedText, ticket_text
 from triage.data.columns import Columns, Found, values
 from triage.data.dates import parse_times
 from triage.data.mapping import HEADS, ColumnMapping
@@ -23,8 +23,23 @@ from triage.data.records import MULTI_SEP
 from triage.errors import DataError, NotATicketExport
 
 CANONICAL = ("id", "created_at", "subject", "body", "text")
+PROVENANCES = ("outcome", "agent_accepted", "agent_corrected", "export")
+"""Where a ticket's labels come from (:mod:`triage.store.labels`); rows of an export file are ``export`` unless
+the file says (``triage export reviews`` writes a ``provenance`` column)."""
+_OLD_PROVENANCE = {"accepted": "agent_accepted", "corrected": "agent_corrected"}  # exports of triage 0.x
 RARE_POLICY = "Their tickets are left out of training for this head (still used for the other heads)."
 _RESERVED = {*CANONICAL, *HEADS}  # export columns with these names are never passed through as they are
+
+
+@dataclass
+class LabelledSource:
+    """Tickets labelled elsewhere (the store's outcomes and reviews), already canonical: columns ``id``,
+    ``created_at`` (UTC), ``subject`` and ``body`` (cleaned, as the model read them), the heads and
+    ``provenance``. They win over an export's ticket with the same id."""
+
+    name: str
+    frame: pd.DataFrame
+    notes: list[str]
 
 
 @dataclass
@@ -265,6 +280,31 @@ def _read(path: str | Path, mapping: ColumnMapping, report: DataQualityReport) -
     return table
 
 
+def _provenance(frame: pd.DataFrame) -> pd.Series:
+    """``export``, unless a ``provenance`` column of triage's own export names a known source."""
+    if "provenance" not in frame.columns:
+        return pd.Series("export", index=frame.index)
+    given = frame["provenance"].fillna("").astype(str).str.strip().replace(_OLD_PROVENANCE)
+    return given.where(given.isin(PROVENANCES), "export")
+
+
+def _add_labelled(frame: pd.DataFrame, source: LabelledSource, report: DataQualityReport) -> pd.DataFrame:
+    """The source's tickets added to the exports' (replacing an export's ticket with the same id)."""
+    extra = source.frame.reset_index(drop=True).copy()
+    report.rows_read += len(extra)
+    report.files.append(source.name)
+    report.reads.append(FileRead(file=source.name, format="labelled tickets", rows=len(extra), unit="ticket"))
+    for text in source.notes:
+        report.note(text)
+    replaced = frame["id"].isin(set(extra["id"]))
+    frame = _drop(frame, replaced, "replaced_by_store", report, f"the same id is labelled in {source.name}")
+    extra["created_at"] = pd.to_datetime(extra["created_at"], utc=True)
+    parts = zip(extra["subject"].fillna(""), extra["body"].fillna(""), strict=True)
+    extra["text"] = [PreparedText(subject, body, False).text for subject, body in parts]  # cleaned in the store
+    extra["_file"], extra["_row"], extra["_unit"] = source.name, range(1, len(extra) + 1), "ticket"
+    return pd.concat([frame, extra], ignore_index=True)
+
+
 def load_tickets(
     paths: Sequence[str | Path],
     mapping: ColumnMapping | None = None,
@@ -272,6 +312,7 @@ def load_tickets(
     require_labels: bool = True,
     dedupe: bool = True,
     min_class_count: int | None = None,
+    labelled: LabelledSource | None = None,
 ) -> Tickets:
     """Read export files into canonical tickets. Bad rows are reported in ``quality`` and skipped, never
     silently; a file that is not a ticket export raises :class:`NotATicketExport`; a column the mapping's user
@@ -280,6 +321,8 @@ def load_tickets(
     ``require_labels`` drops tickets without any label (for training and evaluation); ``dedupe`` drops
     repeated ids and repeated (text, labels) rows; ``min_class_count`` lists rarer classes as too rare to
     learn. How to read the files (encoding, date order) comes from the mapping (see ``with_overrides``).
+    ``labelled`` adds tickets labelled in the store (they win per id); ``provenance`` says where each
+    ticket's labels come from, counted in ``quality.provenance``.
     """
     mapping = mapping or ColumnMapping()
     if not paths:
@@ -298,6 +341,10 @@ def load_tickets(
         looked = {h: mapping.labels.get(h, []) for h in HEADS}
         raise DataError(f"no label column found (looked for {looked}); name one with --label HEAD=COLUMN")
     _parse_times(frame, report, mapping)
+    frame["provenance"] = _provenance(frame)
+    if labelled is not None:
+        frame = _add_labelled(frame, labelled, report)
+        heads = [h for h in HEADS if h in frame.columns]
     frame = _drop(frame, frame["text"] == "", "empty_text", report)
     for head in heads:
         frame[head] = frame[head].where(frame[head] != "")
@@ -317,5 +364,6 @@ def load_tickets(
             rare_classes={str(k): int(v) for k, v in rare.items()},
             rare_policy=RARE_POLICY if len(rare) else "",
         )
+    report.provenance = {str(k): int(v) for k, v in frame["provenance"].value_counts().items()}
     report.rows_kept = len(frame)
     return Tickets(frame.reset_index(drop=True), report)

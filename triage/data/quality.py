@@ -69,6 +69,10 @@ class DataQualityReport(BaseModel):
     notes: list[str] = Field(default_factory=list, description="what was decided while reading")
     cautions: list[str] = Field(default_factory=list, description="decisions the user should confirm")
     heads: dict[str, HeadQuality] = Field(default_factory=dict)
+    provenance: dict[str, int] = Field(
+        default_factory=dict,
+        description="kept tickets by where their labels come from: export, outcome, agent_accepted, agent_corrected",
+    )
 
     def add_issue(self, issue: RowIssue, *, dropped: bool) -> None:
         """Count an issue (as a dropped row or as a warning) and keep the first few for the report."""
@@ -120,6 +124,9 @@ class DataQualityReport(BaseModel):
                 console.print(f"  {issue.where}: {issue.reason} {issue.detail}".rstrip())
             if self.problems_total > 10:
                 console.print(f"  ... {self.problems_total - 10} more (see data_quality.json)")
+        if set(self.provenance) - {"export"}:
+            counts = ", ".join(f"{n} {kind}" for kind, n in sorted(self.provenance.items(), key=lambda kv: -kv[1]))
+            console.print(f"labels from: {counts}")
         for head, q in self.heads.items():
             console.print(
                 f"[bold]{head}[/] from column {q.column!r}: {q.labelled} labelled, {q.missing} missing, "
