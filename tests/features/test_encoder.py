@@ -16,16 +16,19 @@ def test_packaged_default_model_resolves_to_the_installed_folder() -> None:
     assert resolve_model_path("org/some-hub-model") == "org/some-hub-model"
 
 
-def test_exported_encoder_gives_unit_length_deterministic_embeddings(tiny_encoder: Path) -> None:
+def test_exported_encoder_gives_deterministic_embeddings(tiny_encoder: Path) -> None:
     encoder = OnnxEncoder(tiny_encoder)
     meta = json.loads((tiny_encoder / "encoder.json").read_text())
     assert meta["dim"] == encoder.dim == 32 and len(meta["sha256"]) == 64
+    # a transformers folder without modules.json: sentence-transformers' own default, mean pooling alone
+    assert meta["modules"] == ["Transformer", "Pooling"] and meta["pooling"] == "mean" and not meta["normalized"]
     texts = ["vpn down", "a much longer ticket about a printer that jams on every page", "vpn down"]
     vectors = encoder.encode(texts, batch_size=2)
     assert vectors.shape == (3, 32)
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(vectors[0], vectors[2], atol=1e-6)  # batching and padding do not change results
     np.testing.assert_allclose(encoder.encode(["vpn down"])[0], vectors[0], atol=1e-5)
+    unit = SentenceEmbedding(encoder_dir=tiny_encoder, weight=1.0).fit(texts)  # features are unit length
+    np.testing.assert_allclose(np.linalg.norm(unit.transform(texts), axis=1), 1.0, atol=1e-5)
 
 
 def test_encoder_folder_without_files_is_refused(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ from typing import Any, ParamSpec
 
 import numpy as np
 
+from triage.errors import ConfigError
+
 P = ParamSpec("P")
 _STYLE: dict[str, Any] = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none"}
 
@@ -20,7 +22,10 @@ def _styled(plot: Callable[P, str]) -> Callable[P, str]:
 
     @functools.wraps(plot)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> str:
-        import matplotlib
+        try:
+            import matplotlib
+        except ImportError as exc:  # a serving-only install
+            raise ConfigError("the evaluation report's plots need matplotlib: pip install 'triage[train]'") from exc
 
         with matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]  # rc keys typed as literals
             return plot(*args, **kwargs)

@@ -15,6 +15,8 @@ from triage.features.encoder import OnnxEncoder
 
 class SentenceEmbedding(TransformerMixin, BaseEstimator):
     """Unit-length sentence embeddings times ``weight`` (the weight balances them against TF-IDF blocks).
+    A model without a Normalize module is scaled to unit length here: the direction is what it was trained
+    for (cosine similarity), and the weight keeps its meaning whatever the model's scale.
 
     ``encoder_dir`` is an exported encoder folder (see :func:`triage.features.encoder.export_encoder`);
     ``cache_path`` an optional :class:`EmbeddingCache` file. The ONNX session is not pickled: a loaded
@@ -53,15 +55,20 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
         return self
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Raw unit-length embeddings (cached when ``cache_path`` is set)."""
+        """Unit-length embeddings (the encoder's, cached when ``cache_path`` is set)."""
         encoder = self.encoder
 
         def compute(todo: list[str]) -> np.ndarray:
             return encoder.encode(todo, batch_size=self.batch_size, progress=self.progress and len(todo) > 256)
 
         if self.cache_path is None:
-            return compute(texts)
-        return EmbeddingCache(self.cache_path).get_or_compute(encoder.key, texts, compute, encoder.dim)
+            vectors = compute(texts)
+        else:
+            vectors = EmbeddingCache(self.cache_path).get_or_compute(encoder.key, texts, compute, encoder.dim)
+        if encoder.meta.get("normalized", True):
+            return vectors
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.asarray(vectors / np.maximum(norms, np.float32(1e-12)), dtype=np.float32)
 
     def transform(self, X: Any) -> np.ndarray:
         """Weighted embeddings of the texts in ``X`` (a sequence of strings)."""

