@@ -3,10 +3,12 @@
     python benchmarks/api_load.py [--model DIR] [--seconds 60]
 
 Without --model, trains a Banking77 bundle first (through the CLI) into benchmarks/results/banking77-model.
-Measures: process start to /readyz OK, single-ticket latency (one client, sequential, keep-alive), batch
-throughput, resident memory of the serving process, 32 concurrent clients for --seconds (errors and p99),
-and the served model's accuracy on the Banking77 test set. Only loopback traffic; every loop is bounded.
-Results go to benchmarks/results/api_load.json.
+Measures: process start to /readyz OK beside the floor (a fresh interpreter that imports the runtime, loads
+the bundle and decides one ticket), single-ticket latency over HTTP (one client, sequential, keep-alive)
+beside `Triager.decide` on the same cleaned texts in process, batch throughput, resident memory of the
+serving process, 32 concurrent clients for --seconds with 1 and with 2 workers (--workers-compare), and the
+served model's accuracy on the Banking77 test set. Only loopback traffic; every loop is bounded. Results go to
+benchmarks/results/api_load.json.
 """
 
 from __future__ import annotations
@@ -57,36 +59,120 @@ def percentiles(ms: list[float]) -> dict[str, float]:
 
 
 def wait_ready(base: str, started: float) -> float:
-    """Seconds from ``started`` to the first /readyz 200 (polled every 20 ms, 60 s at most)."""
+    """Seconds from ``started`` to the first /readyz 200 (polled every 20 ms, 120 s at most)."""
     with httpx.Client(base_url=base, timeout=5) as client:
-        for _ in range(3000):
+        for _ in range(6000):
             try:
                 if client.get("/readyz").status_code == 200:
                     return time.perf_counter() - started
             except httpx.TransportError:
                 pass
             time.sleep(0.02)
-    raise SystemExit("the service did not become ready within 60 s")
+    raise SystemExit("the service did not become ready within 120 s")
 
 
-def start_server(model: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_server(model: Path, port: int, env: dict[str, str], workers: int | None = 1) -> subprocess.Popen[bytes]:
     command = [TRIAGE, "serve", "--model", str(model), "--port", str(port)]
+    command += [] if workers is None else ["--workers", str(workers)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def start_times(model: Path, env: dict[str, str], runs: int) -> list[float]:
+def start_times(model: Path, env: dict[str, str], runs: int, workers: int | None) -> list[float]:
     """Cold process starts, each stopped once ready."""
     times = []
     for _ in range(runs):
         port = free_port()
         started = time.perf_counter()
-        server = start_server(model, port, env)
+        server = start_server(model, port, env, workers)
         try:
             times.append(round(wait_ready(f"http://127.0.0.1:{port}", started), 2))
         finally:
             server.terminate()
             server.wait(timeout=30)
     return times
+
+
+FLOOR = """
+import sys
+from triage.decision import Triager
+from triage.models import load_bundle
+from triage.settings import get_settings
+Triager.from_settings(load_bundle(sys.argv[1]), get_settings()).decide(["warm-up ticket"])
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def floor_times(model: Path, env: dict[str, str], runs: int) -> list[float]:
+    """The bare floor of a start: a fresh interpreter importing the runtime, loading and verifying the bundle
+    and deciding one ticket (what the service does before it is ready), timed to its "ready" line."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-c", FLOOR, str(model)],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            line = process.stdout.readline() if process.stdout is not None else ""
+            if line.strip() != "ready":
+                raise SystemExit("the floor process did not load the bundle")
+            times.append(round(time.perf_counter() - started, 2))
+        finally:
+            process.kill()
+            process.wait(timeout=30)
+    return times
+
+
+def in_process(model: Path, texts: list[str]) -> dict[str, float]:
+    """`Triager.decide` on one cleaned ticket at a time, in this process, as the service calls it."""
+    from threadpoolctl import threadpool_limits
+
+    from triage.data.cleaning import prepare_parts
+    from triage.decision import Triager
+    from triage.models import load_bundle
+
+    threadpool_limits(limits=1, user_api="blas")  # as the service runs
+    triager = Triager.from_settings(load_bundle(model), get_settings())
+    cleaned = [prepare_parts("", text, max_chars=get_settings().max_text_chars).text for text in texts]
+    for text in cleaned[:50]:
+        triager.decide([text])
+    latencies = []
+    for text in cleaned:
+        started = time.perf_counter()
+        triager.decide([text])
+        latencies.append((time.perf_counter() - started) * 1000)
+    return percentiles(latencies)
+
+
+def single_ticket_http(base: str, texts: list[str]) -> dict[str, float]:
+    with httpx.Client(base_url=base, headers={"X-API-Key": KEY}, timeout=30) as client:
+        for text in texts[:50]:  # warm-up
+            client.post("/v1/triage", json={"body": text})
+        single = []
+        for text in texts:
+            t = time.perf_counter()
+            response = client.post("/v1/triage", json={"body": text})
+            single.append((time.perf_counter() - t) * 1000)
+            response.raise_for_status()
+    return percentiles(single)
+
+
+def throughput(model: Path, env: dict[str, str], texts: list[str], workers: int, seconds: float) -> dict[str, float]:
+    """32 concurrent clients against a service with ``workers`` worker processes."""
+    port = free_port()
+    server = start_server(model, port, env, workers)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", time.perf_counter())
+        time.sleep(2.0 if workers > 1 else 0.0)  # every worker ready, not only the first
+        return {"workers": workers, **concurrent_load(f"http://127.0.0.1:{port}/v1/triage", texts, 32, seconds)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def concurrent_load(url: str, texts: list[str], clients: int, seconds: float) -> dict[str, float]:
@@ -130,6 +216,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--single", type=int, default=2000, help="sequential single-ticket requests")
     parser.add_argument("--starts", type=int, default=5, help="process starts to time")
+    parser.add_argument(
+        "--workers-compare", default="1,2", help="worker counts for the concurrent test, side by side ('' skips)"
+    )
     args = parser.parse_args()
     test_file = SHARED / "banking77" / "test.csv"
     if not test_file.is_file():
@@ -155,26 +244,30 @@ def main() -> None:
         )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "TRIAGE_API_KEYS": json.dumps([KEY]), "TRIAGE_MAX_BATCH": "512"}
-    starts = start_times(model, env, args.starts)
+    # the web layer and the model, without the store (its cost is measured by benchmarks/desk_load.py)
+    env = {**os.environ, "TRIAGE_API_KEYS": json.dumps([KEY]), "TRIAGE_MAX_BATCH": "512", "TRIAGE_RECORD": "off"}
+    floors, starts, default_starts = [], [], []
+    for _ in range(args.starts):  # in turn, so that all three see the same machine
+        floors += floor_times(model, env, 1)
+        starts += start_times(model, env, 1, workers=1)
+        default_starts += start_times(model, env, 1, workers=None)
+    floor = float(np.median(floors))
     result: dict[str, object] = {
         "model": str(model),
-        "start_to_ready_s": {"median": float(np.median(starts)), "max": max(starts), "runs": starts},
+        "floor_s": {"median": floor, "runs": floors},
+        "start_to_ready_s": {"median": float(np.median(starts)), "max": max(starts), "runs": starts, "workers": 1},
+        "start_to_ready_default_workers_s": {"median": float(np.median(default_starts)), "runs": default_starts},
+        "start_over_floor": round(float(np.median(starts)) / floor, 2),
     }
     server = start_server(model, port, env)
     try:
         wait_ready(base, time.perf_counter())
         with httpx.Client(base_url=base, headers={"X-API-Key": KEY}, timeout=30) as client:
             result["rss_after_start_mb"] = round(rss_mb(server.pid))
-            for text in texts[:50]:  # warm-up
-                client.post("/v1/triage", json={"body": text})
-            single = []
-            for text in texts[: args.single]:
-                t = time.perf_counter()
-                response = client.post("/v1/triage", json={"body": text})
-                single.append((time.perf_counter() - t) * 1000)
-                response.raise_for_status()
-            result["single_ticket"] = percentiles(single)
+            # side by side: the same texts in process (this process, the server idle) and over HTTP
+            inside = result["in_process_single_ticket"] = in_process(model, texts[: args.single])
+            http = result["single_ticket"] = single_ticket_http(base, texts[: args.single])
+            result["http_minus_in_process_p50_ms"] = round(http["p50_ms"] - inside["p50_ms"], 2)
             predicted: list[str] = []
             for size in (64, 256):
                 t = time.perf_counter()
@@ -190,6 +283,12 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    counts = [int(n) for n in args.workers_compare.split(",") if n.strip()]
+    if counts:
+        runs = [throughput(model, env, texts, n, args.seconds) for n in counts]
+        result["concurrent_by_workers"] = runs
+        if len(runs) == 2:
+            result["speedup"] = round(runs[1]["requests_per_s"] / runs[0]["requests_per_s"], 2)
     print(json.dumps(result, indent=2))
     out = ROOT / "benchmarks" / "results" / "api_load.json"
     out.parent.mkdir(parents=True, exist_ok=True)

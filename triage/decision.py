@@ -161,6 +161,7 @@ class Triager:
         heads = bundle.manifest.heads
         if "priority" in heads:
             self.urgent = _ordered(heads["priority"].labels, priority_order)[:priority_top_levels]
+        self._urgent_mask: np.ndarray | None = None
         self.tier_under_cost, self.tier_over_cost = tier_under_cost, tier_over_cost
         self.tier_costs: np.ndarray | None = None  # [true tier, routed tier], columns in the head's label order
         if "tier" in heads and tier_under_cost is not None:
@@ -197,6 +198,12 @@ class Triager:
         return np.array(
             [t if (t := info.class_thresholds[label].threshold) is not None else float("inf") for label in info.labels]
         )
+
+    def _urgent_columns(self) -> np.ndarray:
+        """Which priority columns are the urgent levels (made once, not per call)."""
+        if self._urgent_mask is None:
+            self._urgent_mask = np.isin(self.bundle.model.classes("priority"), self.urgent)
+        return self._urgent_mask
 
     def public_threshold(self, head: str) -> float | None:
         """The threshold as reported to people and machines: ``None`` when the head is never auto-routed."""
@@ -236,7 +243,7 @@ class Triager:
         assessment = Assessment(probabilities, confident, sets, novelty, detector.threshold_ if detector else None)
         if self.urgent and self.priority_guard is not None and "priority" in probabilities:
             proba = probabilities["priority"]
-            urgent = np.isin(model.classes("priority"), self.urgent)
+            urgent = self._urgent_columns()
             assessment.urgent_mass = proba[:, urgent].sum(axis=1)
             predicted_urgent = urgent[proba.argmax(axis=1)]
             assessment.priority_risk = ~predicted_urgent & (assessment.urgent_mass >= self.priority_guard)
@@ -317,3 +324,20 @@ class Triager:
         ]
         outcome = Outcome.NEEDS_REVIEW if reasons else Outcome.AUTO_ROUTE
         return Decision(outcome=outcome, reasons=reasons, heads=heads, model_version=self.version)
+
+
+NO_TEXT = Reason(
+    code="no_text",
+    head=None,
+    message="subject and body hold no text once HTML, quoted replies and signatures are removed",
+)
+
+
+def decide_tickets(triager: Triager, texts: Sequence[str]) -> list[Decision]:
+    """The decisions the service gives (the API, the pyfunc model, ``triage predict``): a ticket whose text
+    is empty once cleaned goes to review with the reason ``no_text``, whatever the model says of it."""
+    decisions = triager.decide(texts)
+    return [
+        d if text else d.model_copy(update={"outcome": Outcome.NEEDS_REVIEW, "reasons": [NO_TEXT, *d.reasons]})
+        for text, d in zip(texts, decisions, strict=True)
+    ]

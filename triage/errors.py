@@ -41,3 +41,7 @@ class BundleVersionError(BundleError):
 
 class ModelNotReady(TriageError):
     """No model is loaded (the service is starting or the last load failed)."""
+
+
+class RegistryError(BundleError):
+    """A registered model cannot be resolved, downloaded, registered or promoted in the MLflow registry."""

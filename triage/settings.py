@@ -23,7 +23,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
 
     # model and features
-    model_dir: Path = Field(Path("models/default"), description="Bundle served by `triage serve`.")
+    model_dir: Path = Field(
+        Path("models/default"),
+        description="Bundle served by `triage serve`: a folder, or a registered model (models:/NAME@champion).",
+    )
     embedding_model: str = Field(
         DEFAULT_EMBEDDING_MODEL,
         description="Sentence-transformer used for embeddings: the packaged default, a local folder, "
@@ -57,6 +60,11 @@ class Settings(BaseSettings):
     )
     shutdown_grace: float = Field(
         10.0, ge=0.0, description="Seconds a request may still run after SIGTERM; then it is answered 503."
+    )
+    workers_dir: Path | None = Field(
+        None,
+        description="Set by `triage serve` with several workers (not by hand): the folder where they share "
+        "reloads, metrics and once-only duties.",
     )
     auth_health: bool = Field(False, description="Require an API key on /healthz and /readyz.")
     auth_metrics: bool = Field(False, description="Require an API key on /metrics.")

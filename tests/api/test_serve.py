@@ -93,7 +93,7 @@ def keyed_env(models: Path) -> dict[str, str]:
 
 @pytest.fixture
 def service(models: Path, keyed_env: dict[str, str]) -> Iterator[Served]:
-    served = serve(models.parent, keyed_env, "--model", str(models / "default"))
+    served = serve(models.parent, keyed_env, "--model", str(models / "default"), "--workers", "1")
     yield served
     served.stop()
 

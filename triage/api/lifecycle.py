@@ -4,7 +4,8 @@ uvicorn's own SIGTERM/SIGINT handler is in place while the app starts (``signal.
 installed here starts the grace period of :class:`~triage.api.drain.Drain` and then calls uvicorn's, which
 stops accepting connections and waits for the running requests. Signals can only be handled on the main
 thread: elsewhere (a test client) nothing is installed, and tests call :meth:`Lifecycle.hangup` and
-``Drain.begin`` directly.
+``Drain.begin`` directly. With several workers (:mod:`triage.api.workers`), each follows the reloads the
+others publish.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -24,26 +26,42 @@ from threadpoolctl import threadpool_limits
 from triage.api.drain import Drain
 from triage.api.metrics import ServiceMetrics
 from triage.api.state import ModelState
+from triage.api.workers import Workers
 from triage.errors import TriageError
 
 logger = logging.getLogger(__name__)
 
 
 class Lifecycle:
-    def __init__(self, state: ModelState, metrics: ServiceMetrics, drain: Drain, *, load_model: bool) -> None:
+    def __init__(
+        self,
+        state: ModelState,
+        metrics: ServiceMetrics,
+        drain: Drain,
+        *,
+        load_model: bool,
+        workers: Workers | None = None,
+    ) -> None:
         self.state, self.metrics, self.drain, self.load_model = state, metrics, drain, load_model
+        self.workers = workers or Workers(None)
         self.reloads: set[asyncio.Task[None]] = set()
 
-    async def reload(self) -> None:
-        """Reload the configured bundle (SIGHUP); a failure is logged and the old model keeps serving."""
+    async def reload(self, model_dir: Path | None = None, *, publish: bool = True) -> None:
+        """Reload a bundle (default: the configured one; SIGHUP, or another worker's reload); a failure is
+        logged and the old model keeps serving. With ``publish``, the other workers follow."""
         try:
-            triager = await self.state.reload()
+            triager = await self.state.reload(model_dir)
         except TriageError as exc:
             self.metrics.reloads.labels(result="failed").inc()
-            logger.error("reload on SIGHUP refused, the old model keeps serving: %r", str(exc))
+            logger.error("reload refused, the old model keeps serving: %r", str(exc))
             return
         self.metrics.set_model(triager.version)
         self.metrics.reloads.labels(result="ok").inc()
+        if publish:
+            await asyncio.to_thread(self.workers.publish_reload, model_dir)
+
+    async def _follow(self, model_dir: Path | None) -> None:
+        await self.reload(model_dir, publish=False)
 
     def hangup(self) -> None:
         task = asyncio.ensure_future(self.reload())
@@ -72,16 +90,22 @@ class Lifecycle:
             _install(loop, signal.SIGHUP, self.hangup, chain=False),
             *(_install(loop, sig, self.drain.begin, chain=True) for sig in (signal.SIGTERM, signal.SIGINT)),
         ]
+        follower = asyncio.create_task(self.workers.follow(self._follow)) if self.workers.shared else None
         try:
             yield
         finally:
+            if follower is not None:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
             for undo in restore:
                 undo()
             self.drain.close()
+            self.metrics.process_exits()
 
     async def _load_at_start(self) -> None:
         try:
-            triager = await self.state.reload()
+            triager = await self.state.reload(self.workers.start_dir)
         except TriageError as exc:
             logger.error(
                 "starting without a model (/readyz answers 503; SIGHUP or POST /v1/admin/reload retries): %r", str(exc)

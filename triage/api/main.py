@@ -16,9 +16,11 @@ from triage.api.metrics import ServiceMetrics
 from triage.api.middleware import LimitAndMeasure
 from triage.api.openapi import errors, install_openapi
 from triage.api.recording import Recording, chain
-from triage.api.routes import admin, health, model, tickets, triage
+from triage.api.routes import admin, health, model, outcomes, tickets, triage
 from triage.api.state import ModelState
+from triage.api.workers import Workers
 from triage.desk import install_desk
+from triage.monitoring import LiveQuality, QualityCollector, served_reference
 from triage.settings import Settings, get_settings
 
 DESCRIPTION = """Routing suggestions for help-desk tickets: category, priority and support tier with
@@ -36,14 +38,23 @@ def create_app(settings: Settings | None = None, *, load_model: bool = True) -> 
     model (tests of the not-ready state)."""
     settings = settings or get_settings()
     check_auth_settings(settings)
-    state, metrics, drain = ModelState(settings), ServiceMetrics(), Drain(settings.shutdown_grace)
-    lifecycle = Lifecycle(state, metrics, drain, load_model=load_model)
+    workers = Workers(settings.workers_dir)  # the other worker processes of `triage serve --workers N`
+    multiprocess_dir = settings.workers_dir / "metrics" if settings.workers_dir is not None else None
+    state, drain = ModelState(settings), Drain(settings.shutdown_grace)
+    metrics = ServiceMetrics(multiprocess_dir=multiprocess_dir)
+    lifecycle = Lifecycle(state, metrics, drain, load_model=load_model, workers=workers)
     recording = Recording(settings, metrics)  # the store first: an unmigrated schema stops the start at once
+
+    reference = served_reference(lambda: state.triager.bundle if state.triager else None)
+    live = LiveQuality(lambda: recording.store, reference)  # live quality on /metrics, computed off the scrape
+    metrics.registry.register(QualityCollector(live, reference, store_problem=lambda: recording.problem))
 
     lifespan = chain(recording.lifespan, lifecycle.lifespan)
     app = FastAPI(title="triage", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.model, app.state.metrics = settings, state, metrics
     app.state.drain, app.state.lifecycle, app.state.recording = drain, lifecycle, recording
+    app.state.live_quality = live
+    app.state.workers = workers
     install_error_handlers(app)
     auth = settings.auth == "on"
     client = {"dependencies": [Depends(require_api_key)], "responses": errors(401)} if auth else {}
@@ -51,6 +62,7 @@ def create_app(settings: Settings | None = None, *, load_model: bool = True) -> 
     app.include_router(triage.router, **client)  # type: ignore[arg-type]
     app.include_router(model.router, **client)  # type: ignore[arg-type]
     app.include_router(tickets.router, **client)  # type: ignore[arg-type]
+    app.include_router(outcomes.router, **client)  # type: ignore[arg-type]
     app.include_router(admin.router, **admin_only)  # type: ignore[arg-type]
     app.include_router(health.health_router, **(client if settings.auth_health else {}))  # type: ignore[arg-type]
     app.include_router(health.metrics_router, **(client if settings.auth_metrics else {}))  # type: ignore[arg-type]

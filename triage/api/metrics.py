@@ -1,10 +1,21 @@
-"""Prometheus metrics of the service, in a registry of the app's own (several apps can live in one test)."""
+"""Prometheus metrics of the service, in a registry of the app's own (several apps can live in one test).
+
+With several workers (``triage serve --workers N``), prometheus_client's multiprocess mode keeps each
+worker's values in files of one folder, and :meth:`ServiceMetrics.exposition` reads them all: counters and
+histograms are summed over the workers (also those that exited), the model-info gauge is the maximum over
+the live ones. Collectors of other kinds registered in ``registry`` (say, figures read from the store) are
+exposed as they are, once.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
 from starlette.types import Scope
 
 KNOWN_ROUTES = frozenset(
@@ -14,7 +25,8 @@ LATENCY_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05,
 
 
 class ServiceMetrics:
-    def __init__(self) -> None:
+    def __init__(self, *, multiprocess_dir: Path | None = None) -> None:
+        self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "triage_request_duration_seconds",
@@ -40,8 +52,13 @@ class ServiceMetrics:
             registry=self.registry,
         )
         self.model_info = Gauge(
-            "triage_model_info", "The served model version (value 1).", ["version"], registry=self.registry
+            "triage_model_info",
+            "The served model version (value 1; with several workers, 1 while any worker serves it).",
+            ["version"],
+            registry=self.registry,
+            multiprocess_mode="livemax",
         )
+        self._version: str | None = None
         self.reloads = Counter(
             "triage_model_reloads_total", "Model reloads by result.", ["result"], registry=self.registry
         )
@@ -51,9 +68,36 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        # the families above, which multiprocess mode keeps in files (collectors registered later are not)
+        self._own = frozenset(family.name for family in self.registry.collect())
+
     def set_model(self, version: str) -> None:
-        self.model_info.clear()
+        previous, self._version = self._version, version
+        if previous is not None and previous != version:
+            if self.multiprocess_dir is not None:
+                self.model_info.labels(version=previous).set(0)  # what the other workers read: this one left it
+            else:
+                self.model_info.remove(previous)
         self.model_info.labels(version=version).set(1)
+
+    def process_exits(self) -> None:
+        """This worker stops: its live gauges (the model it served) no longer count; its counters do."""
+        if self.multiprocess_dir is not None:
+            from prometheus_client.multiprocess import mark_process_dead
+
+            mark_process_dead(os.getpid(), str(self.multiprocess_dir))
+
+    def exposition(self) -> CollectorRegistry:
+        """The registry /metrics renders: this one, or with several workers, all workers' files beside the
+        collectors of other kinds registered here."""
+        if self.multiprocess_dir is None:
+            return self.registry
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(self.multiprocess_dir))
+        registry.register(_Others(self.registry, self._own))
+        return registry
 
     def observe(self, scope: Scope, status: int, start: float) -> None:
         """One request's latency, by route (unknown paths pooled as ``other``), method and status."""
@@ -62,3 +106,15 @@ class ServiceMetrics:
         self.latency.labels(route=route, method=scope.get("method", ""), status=str(status)).observe(
             time.perf_counter() - start
         )
+
+
+class _Others:
+    """The families of a registry other than the multiprocess-backed ones (those come from the files)."""
+
+    def __init__(self, registry: CollectorRegistry, own: frozenset[str]) -> None:
+        self.registry, self.own = registry, own
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self.registry.collect():
+            if family.name not in self.own:
+                yield family

@@ -15,11 +15,20 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from triage.api.outcome_schemas import OutcomeBatchRequest, OutcomeIn, OutcomeItem
 from triage.api.schemas import BatchRequest, ErrorResponse, ReloadRequest, TicketIn
 from triage.api.ticket_schemas import ReviewIn
 from triage.settings import Settings
 
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (TicketIn, BatchRequest, ReloadRequest, ReviewIn)
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    TicketIn,
+    BatchRequest,
+    ReloadRequest,
+    ReviewIn,
+    OutcomeIn,
+    OutcomeItem,
+    OutcomeBatchRequest,
+)
 _REF = "#/components/schemas/{model}"
 
 ERRORS = {
@@ -72,6 +81,7 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
             schemas["BatchRequest"]["properties"]["tickets"]["maxItems"] = settings.max_batch
+            schemas["OutcomeBatchRequest"]["properties"]["outcomes"]["maxItems"] = settings.max_batch
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -150,7 +150,9 @@ class ReloadRequest(BaseModel):
         max_length=4096,
         pattern=PATH_PATTERN,
         description="bundle to load, a folder on the server inside TRIAGE_MODELS_ROOT (relative paths from the "
-        "service's working directory, symbolic links followed); default: the configured TRIAGE_MODEL_DIR",
+        "service's working directory, symbolic links followed), or a registered model (models:/NAME@ALIAS or "
+        "models:/NAME/VERSION, downloaded into TRIAGE_MODELS_ROOT/.registry); default: the configured "
+        "TRIAGE_MODEL_DIR",
     )
 
 

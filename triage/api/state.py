@@ -16,6 +16,7 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 
 from triage.api.memory import release_memory
+from triage.api.paths import bundle_folder
 from triage.decision import Triager
 from triage.errors import BundleError, ModelNotReady, TriageError
 from triage.models import load_bundle
@@ -47,9 +48,11 @@ class ModelState:
         """Verify and load a bundle (default: the configured one), then swap it in. On failure the previous
         model keeps serving and a :class:`TriageError` is raised; anything a broken bundle makes the loader
         raise becomes a :class:`BundleError`."""
-        path = Path(model_dir if model_dir is not None else self.settings.model_dir)
+        source = model_dir if model_dir is not None else self.settings.model_dir
+        path = Path(source)
         with self._lock:
             try:
+                path = bundle_folder(source, self.settings)  # models:/NAME@ALIAS: resolved and downloaded now
                 triager = Triager.from_settings(load_bundle(path), self.settings)
                 triager.decide(["warm-up ticket"])  # first call initialises ONNX Runtime and sklearn paths
             except TriageError as exc:

@@ -16,15 +16,9 @@ from triage.api.errors import ApiError, validation_details
 from triage.api.metrics import ServiceMetrics
 from triage.api.schemas import BatchItem, BatchRequest, BatchResponse, ErrorBody, ErrorDetail, TicketIn, TriageResponse
 from triage.data.cleaning import PreparedText, prepare_parts
-from triage.decision import Decision, Outcome, Reason, Triager
+from triage.decision import Decision, Triager, decide_tickets
 from triage.settings import Settings
 from triage.store import Recorder, TicketRecord
-
-NO_TEXT = Reason(
-    code="no_text",
-    head=None,
-    message="subject and body hold no text once HTML, quoted replies and signatures are removed",
-)
 
 
 def json_response(model: BaseModel) -> Response:
@@ -33,11 +27,7 @@ def json_response(model: BaseModel) -> Response:
 
 def decide(triager: Triager, texts: Sequence[str]) -> list[Decision]:
     """The triager's decisions; a ticket without text goes to review whatever the model says of it."""
-    decisions = triager.decide(texts)
-    return [
-        d if text else d.model_copy(update={"outcome": Outcome.NEEDS_REVIEW, "reasons": [NO_TEXT, *d.reasons]})
-        for text, d in zip(texts, decisions, strict=True)
-    ]
+    return decide_tickets(triager, texts)
 
 
 def record(metrics: ServiceMetrics, decision: Decision) -> None:

@@ -13,6 +13,7 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_selection import chi2
 from sklearn.utils._param_validation import Interval
@@ -99,10 +100,23 @@ class WordTrees(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns aligned with ``classes_``; one thread per call (serving path)."""
         check_is_fitted(self, "booster_")
-        words = self._words(X)[:, self.words_]
+        words = self._selected(X)
         with _PREDICT_LOCK:
             proba = self.booster_.predict(words, num_threads=1)
         return np.asarray(proba).reshape(len(proba), -1) if len(self.classes_) > 2 else _binary(proba)
+
+    def _selected(self, X: Any) -> Any:
+        """The ``words_`` columns of ``X``. For a sparse ``X``, its product with a 0/1 selection matrix made once
+        (the same numbers): scipy's column indexing built a map over all of X's columns on every call."""
+        if not sparse.issparse(X):
+            return self._words(X)[:, self.words_]
+        selector = self.__dict__.get("_selector")
+        if selector is None or selector.shape[0] != X.shape[1] or selector.dtype != X.dtype:
+            k = len(self.words_)
+            ones = np.ones(k, dtype=X.dtype)
+            selector = sparse.csr_matrix((ones, (self.words_, np.arange(k))), shape=(X.shape[1], k))
+            self.__dict__["_selector"] = selector  # a benign race: two threads make the same
+        return sparse.csr_matrix(X @ selector)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""

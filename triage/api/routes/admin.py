@@ -38,9 +38,11 @@ def requested_bundle(raw: bytes, content_type: str | None, settings: Settings) -
     openapi_extra=json_body(ReloadRequest, required=False),
 )
 async def reload_model(request: Request, state: StateDep, settings: SettingsDep, metrics: MetricsDep) -> Response:
-    """Verify and load a bundle (default: the configured one, e.g. after retraining in place), then swap it
-    in. If it fails, the old model keeps serving and the answer is 409 with the reason. `SIGHUP` does the same
-    for the configured bundle."""
+    """Verify and load a bundle (default: the configured one, e.g. after retraining in place; for a
+    registered model, `models:/NAME@champion`, the version the alias points to now), then swap it in. If it
+    fails, the old model keeps serving and the answer is 409 with the reason. `SIGHUP` does the same for the
+    configured bundle. With several workers, this one answers once it has the bundle; the others load
+    it within moments (each keeps its old model if the load fails there)."""
     raw = await request.body()
     path = await run_in_threadpool(requested_bundle, raw, request.headers.get("content-type"), settings)
     try:
@@ -51,5 +53,6 @@ async def reload_model(request: Request, state: StateDep, settings: SettingsDep,
         raise
     metrics.reloads.labels(result="ok").inc()
     metrics.set_model(triager.version)
+    await run_in_threadpool(request.app.state.workers.publish_reload, path)  # the other workers follow
     info = model_info(triager)
     return json_response(ReloadResponse(**dict(info), path=str(triager.bundle.path)))

@@ -36,4 +36,4 @@ async def readyz(state: StateDep, recording: RecordingDep) -> Ready:
     responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}},
 )
 def metrics(metrics: MetricsDep) -> Response:
-    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(metrics.exposition()), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,108 @@
+"""Running the service: one uvicorn process, or a supervisor and ``workers`` processes sharing one socket
+(``triage serve`` starts one per core by default; :mod:`triage.api.workers` says what they share).
+
+uvicorn's supervisor restarts every worker on SIGHUP, which would leave a worker without a model when the new
+bundle fails to load; here SIGHUP publishes a reload that each worker applies itself, keeping its old model
+on failure, as a single process does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from uvicorn import _subprocess
+from uvicorn.supervisors.multiprocess import Multiprocess
+
+from triage.api.workers import publish_reload
+
+logger = logging.getLogger(__name__)
+APP = "triage.api.main:create_app"
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Supervisor(Multiprocess):
+    """uvicorn's worker supervisor, with SIGHUP as a reload the workers follow, and the live metrics of a
+    worker that died (replaced by a new one) dropped."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[Any], folder: Path) -> None:
+        super().__init__(config, sockets)
+        self.folder = folder
+
+    def handle_hup(self) -> None:
+        logger.info("Received SIGHUP: every worker reloads the configured bundle")
+        publish_reload(self.folder, None, origin=os.getpid())
+
+    def keep_subprocess_alive(self) -> None:
+        before = {p.pid for p in self.processes}
+        super().keep_subprocess_alive()
+        gone = before - {p.pid for p in self.processes}
+        if gone:
+            from prometheus_client.multiprocess import mark_process_dead
+
+            for pid in gone:
+                if pid is not None:
+                    mark_process_dead(pid, str(self.folder / "metrics"))
+
+
+@contextlib.contextmanager
+def shared_folder(workers: int) -> Iterator[Path | None]:
+    """With several workers, a fresh folder for them (removed at the end), named through
+    ``TRIAGE_WORKERS_DIR`` and ``PROMETHEUS_MULTIPROC_DIR``: set before anything imports prometheus_client,
+    which chooses its storage once, at import."""
+    if workers <= 1:
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="triage-workers-"))
+    (folder / "metrics").mkdir()
+    os.environ["TRIAGE_WORKERS_DIR"] = str(folder)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder / "metrics")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(
+    *, host: str, port: int, workers: int, folder: Path | None, shutdown_grace: float, log_level: str = "info"
+) -> None:
+    """Serve until stopped: in this process, or with ``folder`` (:func:`shared_folder`) in ``workers``
+    processes forked from this one once it has imported the service (as gunicorn's ``--preload``): each
+    worker then only loads the bundle, instead of importing everything again in a new interpreter."""
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": False,
+        # uvicorn cancels what still runs after this; the app answers such requests 503 a little earlier
+        "timeout_graceful_shutdown": int(shutdown_grace + 0.999) + 2,
+    }
+    if folder is None:
+        uvicorn.run(APP, **options)
+        return
+    import importlib
+
+    for module in ("triage.api.main", "skops.io", "lightgbm"):  # what every worker imports to load a bundle
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+    # uvicorn starts workers as new interpreters ("spawn"), which import everything again; forked from this
+    # process they start with it imported. Nothing here holds a thread, a session or a connection yet.
+    _subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
+    config = uvicorn.Config(APP, workers=workers, **options)
+    Supervisor(config, [config.bind_socket()], folder).run()
