@@ -14,14 +14,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from training.selection import CANDIDATES, Selection, choose_feature_set
 from training.splits import Split, holdout_split
 from triage.data import ColumnMapping, Tickets, load_mapping, load_tickets
+from triage.data.loader import LabelledSource
 from triage.evaluation import evaluate_model
 from triage.features import FEATURE_SETS, uses_embeddings
 from triage.features.encoder import cached_encoder
@@ -32,6 +33,8 @@ from triage.settings import get_settings
 from triage.tracking import flatten_metrics, log_json, mlflow_run
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_FALSE_ALARM_RATE = 0.2  # of the novelty check, when no simulation can choose one
 
 
 class TrainConfig(BaseModel):
@@ -46,6 +49,11 @@ class TrainConfig(BaseModel):
     )
     embedding_model: str | None = Field(None, description="defaults to settings.embedding_model")
     holdout: float = Field(0.2, ge=0.0, lt=0.9, description="share of tickets held out for the test metrics")
+    refit: bool = Field(
+        True,
+        description="after measuring on the hold-out, fit the shipped model on every ticket (thresholds, calibration, "
+        "conformal sets and novelty from out-of-fold scores over all of them); False: ship the measured model",
+    )
     C: float = Field(0.5, gt=0)
     loss: str = Field("svm", pattern="^(svm|logistic)$")
     class_weight: str | None = Field("balanced", description="'balanced' or None")
@@ -57,18 +65,28 @@ class TrainConfig(BaseModel):
     precision_targets: dict[str, float] = Field(
         default_factory=dict, description="per-head targets overriding precision_target, e.g. {'priority': 0.9}"
     )
-    novelty_false_alarm_rate: float | None = Field(
-        0.2,
-        gt=0.0,
-        lt=1.0,
+    novelty_false_alarm_rate: float | Literal["auto"] | None = Field(
+        "auto",
         description="share of ordinary tickets flagged unfamiliar (mostly ones the classifier is unsure of anyway); "
-        "None: no novelty check",
+        "auto: the lowest that defers novelty_target of simulated new kinds of request (leave-classes-out rounds on "
+        "the training tickets, 0.2 when there are too few classes); None: no novelty check",
     )
+    novelty_target: float = Field(
+        0.9, gt=0.0, lt=1.0, description="share of simulated new kinds of request the auto rate must defer"
+    )
+    novelty_seconds: float = Field(30.0, gt=0.0, description="time budget of the leave-classes-out rounds")
     seed: int = 0
     quantize: bool = Field(True, description="int8 ONNX encoder (faster; measured cost in benchmarks/README)")
     max_tokens: int = Field(128, ge=8, le=512)
     mlflow: bool = True
     cache_dir: Path | None = None
+
+    @field_validator("novelty_false_alarm_rate")
+    @classmethod
+    def _rate_in_range(cls, rate: float | str | None) -> float | str | None:
+        if isinstance(rate, float) and not 0.0 < rate < 1.0:
+            raise ValueError(f"a false-alarm rate is between 0 and 1 (exclusive), got {rate}")
+        return rate
 
 
 @dataclass
@@ -136,8 +154,10 @@ def train(
     mapping: ColumnMapping | None = None,
     *,
     config: TrainConfig | None = None,
+    labelled: LabelledSource | None = None,
 ) -> TrainResult:
-    """Train a bundle from export files and write it to ``out_dir``."""
+    """Train a bundle from export files and write it to ``out_dir``; ``labelled`` adds tickets labelled in the
+    store (:func:`triage.store.labels.training_source`), which win over an export's ticket with the same id."""
     config = config or TrainConfig()
     settings = get_settings()
     cache_dir = config.cache_dir or settings.cache_dir
@@ -146,7 +166,7 @@ def train(
     started = time.perf_counter()
 
     remove_partial(out_dir)  # what an interrupted training into the same folder left behind
-    tickets = load_tickets(paths, mapping, min_class_count=config.min_class_count)
+    tickets = load_tickets(paths, mapping, min_class_count=config.min_class_count, labelled=labelled)
     tickets.quality.render()
     frame, heads = tickets.frame, tickets.heads
     split = holdout_split(frame, heads, test_size=config.holdout, seed=config.seed)
@@ -183,26 +203,55 @@ def train(
         logger.info("model selection: %s", selection.reason)
         timings["select_features"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    model = TriageModel(
-        feature_set=feature_set,
-        encoder_dir=encoder_dir,
-        cache_path=cache_path,
-        C=config.C,
-        loss=config.loss,
-        class_weight=config.class_weight,
-        calibration_folds=config.calibration_folds,
-        min_class_count=config.min_class_count,
-        novelty_false_alarm_rate=config.novelty_false_alarm_rate,
-        trees=bool(trees),
-        progress=True,
-    ).fit(train_part["text"].tolist(), train_part[heads])
-    timings["fit"] = time.perf_counter() - t
+    refit = config.refit and len(test_part) > 0
 
-    targets, thresholds, per_class = choose_thresholds(model, config)
+    def fit(part: pd.DataFrame, *, novelty: bool) -> TriageModel:
+        auto = config.novelty_false_alarm_rate == "auto"
+        rate = config.novelty_false_alarm_rate if novelty else None
+        return TriageModel(
+            feature_set=feature_set,
+            encoder_dir=encoder_dir,
+            cache_path=cache_path,
+            C=config.C,
+            loss=config.loss,
+            class_weight=config.class_weight,
+            calibration_folds=config.calibration_folds,
+            min_class_count=config.min_class_count,
+            novelty_false_alarm_rate=DEFAULT_FALSE_ALARM_RATE if rate == "auto" else rate,
+            novelty_target=config.novelty_target if auto else None,
+            novelty_seconds=config.novelty_seconds,
+            precision_target=config.precision_targets.get(heads[0], config.precision_target),
+            trees=bool(trees),
+            progress=True,
+        ).fit(part["text"].tolist(), part[heads])
+
     t = time.perf_counter()
-    metrics = evaluate_model(model, test_part) if len(test_part) else {}
-    timings["evaluate"] = time.perf_counter() - t
+    metrics: dict[str, Any] = {}
+    try:
+        model = fit(train_part, novelty=not refit)  # to be refitted: only measured, so no novelty check
+    except ValueError as exc:
+        if not refit or "no head could be trained" not in str(exc):
+            raise
+        # a desk with a handful of tickets per class: holding some out leaves too few to learn from
+        logger.warning("no hold-out estimate: without the held-out tickets %s; training on every ticket", exc)
+        err_note = f"no hold-out estimate: the training part alone was too small ({exc})"
+        split = Split(split.train, split.test, split.method, f"{split.description}; {err_note}")
+    else:
+        timings["fit"] = time.perf_counter() - t
+        t = time.perf_counter()
+        metrics = evaluate_model(model, test_part) if len(test_part) else {}
+        timings["evaluate"] = time.perf_counter() - t
+        if refit:
+            del model  # its memory, before the larger fit
+    if refit:
+        t = time.perf_counter()
+        logger.info("fitting the shipped model on all %d tickets", len(frame))
+        model = fit(frame, novelty=True)
+        timings["refit"] = time.perf_counter() - t
+    targets, thresholds, per_class = choose_thresholds(model, config)
+    novelty_rate = model.novelty_rate_choice_
+    if novelty_rate is not None:
+        logger.info("novelty check: %s", novelty_rate.reason)
 
     training_info = {
         "split": {
@@ -211,6 +260,19 @@ def train(
             "n_train": len(split.train),
             "n_test": len(split.test),
         },
+        "final_model": {
+            "refit": refit,
+            "n_tickets": len(frame) if refit else len(split.train),
+            "description": (
+                f"the metrics are the hold-out estimate of a model fitted on {len(split.train)} tickets; the shipped "
+                f"model was then fitted on all {len(frame)} tickets"
+                if refit and metrics
+                else f"no hold-out estimate (too few tickets per class to hold some out); fitted on all {len(frame)}"
+                if refit
+                else f"the shipped model is the one measured, fitted on {len(split.train)} tickets"
+            ),
+        },
+        "novelty_rate": novelty_rate.model_dump(mode="json") if novelty_rate is not None else None,
         "feature_selection": asdict(selection)
         if selection
         else {"chosen": feature_set, "trees": bool(trees), "reason": "given"},
@@ -244,6 +306,7 @@ def train(
                     "trees": bool(trees),
                     "heads": ",".join(bundle.manifest.heads),
                     "split": split.method,
+                    "refit": refit,
                     "n_train": len(split.train),
                     "n_test": len(split.test),
                     "data_fingerprint": data["fingerprint"],
@@ -258,6 +321,16 @@ def train(
             mlflow.log_metrics(
                 {
                     **{f"threshold.{h}": t for h, t in thresholds.items() if t is not None},
+                    **(
+                        {
+                            f"novelty.{k}": v
+                            for k, v in novelty_rate.model_dump().items()
+                            if k in ("false_alarm_rate", "new_kinds_deferred", "ordinary_flagged", "auroc")
+                            and v is not None
+                        }
+                        if novelty_rate is not None
+                        else {}
+                    ),
                     **{
                         f"never_routed_classes.{h}": sum(c.threshold is None for c in classes.values())
                         for h, classes in per_class.items()

@@ -40,6 +40,7 @@ def test_manifest_is_plain_json_with_labels_versions_and_checksums(trained_bundl
     assert raw["training"]["split"]["method"] == "time"
     assert 0 < raw["metrics"]["category"]["accuracy"] <= 1
     assert raw["novelty"]["false_alarm_rate"] == 0.2 and raw["novelty"]["representation"] == "word tf-idf"
+    assert raw["training"]["final_model"]["refit"] and raw["heads"]["category"]["n_train"] == raw["data"]["n_tickets"]
     assert "novelty.npz" in raw["files"]
     suffixes = {Path(name).suffix for name in raw["files"]}
     assert suffixes <= {".skops", ".npz", ".json", ".md", ".txt", ".onnx"}  # no pickle anywhere

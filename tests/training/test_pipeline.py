@@ -53,3 +53,52 @@ def test_training_run_is_tracked_in_mlflow_with_metrics_quality_and_bundle(
     assert manifest["training"]["feature_selection"]["trees"] == manifest["model_params"]["trees"]
     assert run.data.params["trees"] == str(result.selection.trees)
     assert manifest["mapping"]["name"] == "generic" and manifest["mapping"]["labels"]["tier"] == ["tier"]
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_the_shipped_model_is_refitted_on_every_ticket_after_the_hold_out_is_measured(
+    small_export: Path, tmp_path: Path, refit: bool
+) -> None:
+    config = TrainConfig(feature_set="tfidf", trees="off", refit=refit, novelty_seconds=2, mlflow=False)
+    result = train([small_export], tmp_path / "model", config=config)
+    manifest = result.bundle.manifest
+    n_all, n_train = len(result.tickets.frame), len(result.split.train)
+    assert len(result.split.test) > 0 and n_train < n_all
+    labelled = result.tickets.frame["category"].notna()
+    # the hold-out estimate is kept, and says which model it measured
+    assert manifest.metrics["n_tickets"] == len(result.split.test) and 0 < manifest.metrics["category"]["accuracy"] <= 1
+    final = manifest.training["final_model"]
+    assert final["refit"] is refit
+    if refit:
+        assert manifest.heads["category"].n_train == int(labelled.sum())
+        assert final["n_tickets"] == n_all and f"all {n_all} tickets" in final["description"]
+    else:
+        assert manifest.heads["category"].n_train == int(labelled.iloc[result.split.train].sum())
+        assert final["n_tickets"] == n_train
+    # the novelty rate was chosen on the shipped model's tickets and is what the detector applies
+    choice = manifest.training["novelty_rate"]
+    assert manifest.novelty is not None and manifest.novelty.false_alarm_rate == choice["false_alarm_rate"]
+    assert choice["rounds"] >= 2 and choice["target"] == 0.9
+    assert result.bundle.model.novelty_.threshold_ == pytest.approx(1 - choice["false_alarm_rate"])
+
+
+def test_a_fixed_false_alarm_rate_skips_the_simulation(small_export: Path, tmp_path: Path) -> None:
+    config = TrainConfig(feature_set="tfidf", trees="off", novelty_false_alarm_rate=0.05, mlflow=False)
+    manifest = train([small_export], tmp_path / "model", config=config).bundle.manifest
+    assert manifest.novelty is not None and manifest.novelty.false_alarm_rate == 0.05
+    assert manifest.training["novelty_rate"] is None
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        TrainConfig(novelty_false_alarm_rate=1.5)
+
+
+def test_too_few_tickets_to_hold_some_out_trains_on_every_ticket_without_an_estimate(tmp_path: Path) -> None:
+    words = {"vpn": "vpn tunnel drops", "printer": "printer paper jam", "laptop": "laptop screen broken"}
+    rows = [{"text": f"{text} case {k}", "category": label} for label, text in words.items() for k in range(5)]
+    export = tmp_path / "few.csv"
+    pd.DataFrame(rows).to_csv(export, index=False)
+    result = train([export], tmp_path / "model", config=TrainConfig(feature_set="tfidf", trees="off", mlflow=False))
+    manifest = result.bundle.manifest
+    assert result.metrics == {} and manifest.heads["category"].n_train == 15  # 4 per class would be too few
+    assert "no hold-out estimate" in result.split.description
+    assert manifest.training["final_model"]["description"].startswith("no hold-out estimate")
+    assert manifest.training["novelty_rate"]["reason"].startswith("3 classes: too few")

@@ -37,6 +37,9 @@ class ModelParams(BaseModel):
     calibration_folds: int = Field(ge=2, le=MAX_TREES)
     min_class_count: int = Field(ge=1)
     novelty_false_alarm_rate: float | None = Field(gt=0, lt=1)
+    novelty_target: float | None = Field(None, gt=0, lt=1, description="absent before bundles chose their rate")
+    novelty_seconds: float = Field(30.0, gt=0)
+    precision_target: float | None = Field(0.95, gt=0, lt=1, description="of the novelty head, for the simulation")
     trees: bool
     progress: bool = False
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import sparse
+from sklearn import config_context
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import FeatureUnion
 
@@ -21,6 +22,7 @@ from triage.errors import ConfigError
 from triage.features import FEATURE_SETS, build_features, uses_embeddings
 from triage.models.head import CalibratedLinearHead
 from triage.models.novelty import NearestNeighbourNovelty
+from triage.models.novelty_rate import NoveltyRateChoice, simulate_new_kinds
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +34,11 @@ class TriageModel:
     Heads whose label column is absent or has fewer than two learnable classes are not trained (see
     ``skipped_heads_``). Classes with fewer than ``min_class_count`` tickets are left out of their head.
     ``trees=True`` fuses each head's linear scores with boosted trees on the word TF-IDF block.
+    ``novelty_target`` set: the novelty check's false-alarm rate is chosen by leave-classes-out rounds (for
+    ``novelty_seconds``) as the lowest that defers that share of simulated new kinds of request
+    (:func:`~triage.models.novelty_rate.simulate_new_kinds`, kept in ``novelty_rate_choice_``);
+    ``novelty_false_alarm_rate`` is then the fallback when too few classes allow no simulation, and
+    ``precision_target`` the one the novelty head's threshold is chosen for (a ticket under it is deferred).
     """
 
     def __init__(
@@ -47,6 +54,9 @@ class TriageModel:
         calibration_folds: int = 3,
         min_class_count: int = 5,
         novelty_false_alarm_rate: float | None = 0.2,
+        novelty_target: float | None = None,
+        novelty_seconds: float = 30.0,
+        precision_target: float | None = 0.95,
         trees: bool = False,
         progress: bool = False,
     ) -> None:
@@ -60,6 +70,9 @@ class TriageModel:
         self.calibration_folds = calibration_folds
         self.min_class_count = min_class_count
         self.novelty_false_alarm_rate = novelty_false_alarm_rate
+        self.novelty_target = novelty_target
+        self.novelty_seconds = novelty_seconds
+        self.precision_target = precision_target
         self.trees = trees
         self.progress = progress
 
@@ -117,16 +130,45 @@ class TriageModel:
             raise ValueError(f"no head could be trained: {self.skipped_heads_ or 'no label columns'}")
         self.novelty_: NearestNeighbourNovelty | None = None
         self.novelty_head_: str | None = None
+        self.novelty_rate_choice_: NoveltyRateChoice | None = None
         if self.novelty_false_alarm_rate is not None:
             # The first head (category when present) says how well the classifier explains a ticket; its
             # out-of-fold confidences on held-out training tickets calibrate the novelty score.
             self.novelty_head_ = next(iter(self.heads_))
             head = self.heads_[self.novelty_head_]
+            rate = self.novelty_false_alarm_rate
+            if self.novelty_target is not None:
+                self.novelty_rate_choice_ = self._choose_novelty_rate(blocks, X, labels, kept)
+                rate = self.novelty_rate_choice_.false_alarm_rate
             rows = np.flatnonzero(kept[self.novelty_head_])[head.heldout_index_]
-            self.novelty_ = NearestNeighbourNovelty(false_alarm_rate=self.novelty_false_alarm_rate).fit(
+            self.novelty_ = NearestNeighbourNovelty(false_alarm_rate=rate).fit(
                 self._representation(blocks), confidence=head.heldout_top_, calibration_rows=rows
             )
         return self
+
+    def _choose_novelty_rate(
+        self, blocks: dict[str, Any], X: Any, labels: pd.DataFrame, kept: dict[str, np.ndarray]
+    ) -> NoveltyRateChoice:
+        """Leave-classes-out rounds on the novelty head's tickets, with this model's classifier settings."""
+        assert self.novelty_head_ is not None and self.novelty_target is not None
+        rows = np.flatnonzero(kept[self.novelty_head_])
+        y = labels[self.novelty_head_].to_numpy(dtype=object)[rows].astype(str)
+        Z = self._representation(blocks)
+        base = self._head(blocks)._base
+
+        def classifier() -> Any:
+            return base()
+
+        return simulate_new_kinds(
+            X[rows],
+            Z[rows],
+            y,
+            classifier,
+            target=self.novelty_target,
+            seconds=self.novelty_seconds,
+            precision_target=self.precision_target,
+            fallback=float(self.novelty_false_alarm_rate or 0.2),
+        )
 
     def _progress(self, items: list[str], desc: str) -> Any:
         if not self.progress:
@@ -159,15 +201,17 @@ class TriageModel:
 
     def analyse(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         """Per-head probabilities and each ticket's novelty score (``None`` without a novelty detector),
-        from one pass over the features."""
-        blocks = self.blocks(texts)
-        probabilities = self.predict_proba(texts, features=self._stack(blocks))
-        novelty = getattr(self, "novelty_", None)
-        if novelty is None:
-            return probabilities, None
-        head = self.novelty_head_ if novelty.uses_confidence_ else None
-        confidence = probabilities[head].max(axis=1) if head is not None else None
-        return probabilities, novelty.score(self._representation(blocks), confidence)
+        from one pass over the features. scikit-learn's scan of every input for NaN and infinity is skipped
+        here: TF-IDF weights and unit-length embeddings are finite, and the scan ran on every call."""
+        with config_context(assume_finite=True):
+            blocks = self.blocks(texts)
+            probabilities = self.predict_proba(texts, features=self._stack(blocks))
+            novelty = getattr(self, "novelty_", None)
+            if novelty is None:
+                return probabilities, None
+            head = self.novelty_head_ if novelty.uses_confidence_ else None
+            confidence = probabilities[head].max(axis=1) if head is not None else None
+            return probabilities, novelty.score(self._representation(blocks), confidence)
 
     def predict_proba(self, texts: Sequence[str], *, features: Any = None) -> dict[str, np.ndarray]:
         """Per head, calibrated probabilities with columns aligned to ``heads_[head].classes_``."""

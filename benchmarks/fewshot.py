@@ -1,0 +1,59 @@
+"""A desk with little history: Banking77 with N tickets per intent, through the CLI.
+
+    python benchmarks/fewshot.py [--shots 5 10 20] [--seed 0] [--extra=...]
+
+For each N, the first N tickets of each intent after shuffling train.csv with the seed are written to a
+temporary file; `triage train` runs with the defaults (or `--extra` options) and `triage evaluate` measures
+the bundle on the whole test.csv (3,080 tickets), as benchmarks/accuracy.py does. Reports accuracy, macro-F1,
+how much the certified thresholds let through (auto-routed share and its precision) and the baseline (TF-IDF
++ linear SVM on the same N per intent). Results go to benchmarks/results/fewshot.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import ROOT, SHARED, bench
+
+
+def first_per_class(train: pd.DataFrame, shots: int, seed: int) -> pd.DataFrame:
+    """The first ``shots`` tickets of each class after a seeded shuffle."""
+    return train.sample(frac=1.0, random_state=seed).groupby("category", sort=False).head(shots)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shots", type=int, nargs="+", default=[5, 10, 20])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--extra", default="", help="extra options for triage train")
+    parser.add_argument("--tag", default="", help="suffix of the result key")
+    args = parser.parse_args()
+    folder = SHARED / "banking77"
+    if not folder.is_dir():
+        sys.exit(f"skipping: {folder} not found (set TRIAGE_SHARED_DATA)")
+    results_file = ROOT / "benchmarks" / "results" / "fewshot.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    train = pd.read_csv(folder / "train.csv")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        os.chdir(work)  # MLflow store of this run stays out of the repository
+        os.environ.setdefault("TRIAGE_CACHE_DIR", str(ROOT / ".triage-cache"))
+        for shots in args.shots:
+            train_file = work / f"banking77_{shots}shot.csv"
+            first_per_class(train, shots, args.seed).to_csv(train_file, index=False)
+            key = f"banking77-{shots}shot-seed{args.seed}" + (f"-{args.tag}" if args.tag else "")
+            results[key] = bench(f"banking77_{shots}shot", train_file, folder / "test.csv", work, args.extra.split())
+            results_file.parent.mkdir(parents=True, exist_ok=True)
+            results_file.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
