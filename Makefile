@@ -8,13 +8,13 @@ DATA ?= datasets/helpdesk_tickets.csv.gz
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser run train test lint bench clean
+.PHONY: install tools browser run train test lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[train,dev]"  # serving alone: pip install .
 	touch $@
 
 install: $(BIN)/.installed
@@ -30,14 +30,20 @@ run: train
 	$(BIN)/triage db upgrade
 	$(BIN)/triage serve --model $(MODEL) --host $(HOST) --port $(PORT) $(if $(TRIAGE_API_KEYS),,--no-auth)
 
-# The report render test opens report.html in Debian's Chromium (no browser download: Playwright drives
-# /usr/bin/chromium). Installed once, with sudo when not root.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Tools the tests drive, from Debian: Chromium for the report and desk browser tests (no browser download:
+# Playwright drives /usr/bin/chromium), promtool (package prometheus) for the alert rules in deploy/.
+# Installed once, with sudo when not root.
+tools:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	[ -z "$$missing" ] || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends chromium; }
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing; }
 
-test: install browser
+browser: tools  # the former name
+
+test: install tools
 	$(BIN)/python -m pytest
 
 lint: install

@@ -25,7 +25,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 def main() -> None:
     """Console-script entry point: domain errors become one red line and exit code 2, never a traceback."""
-    from triage.cli import agents, commands, db, export, keys  # noqa: F401  (registers the commands)
+    from triage.cli import agents, commands, db, export, keys, monitor, registry, topics  # noqa: F401  (registers the commands)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[logging.StreamHandler(sys.stderr)])
     for noisy in ("mlflow", "alembic", "urllib3", "httpx", "onnxruntime", "transformers", "torch"):

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from triage.data import ColumnMapping
+    from triage.data.loader import LabelledSource
     from triage.decision import Triager
     from triage.models import Manifest
 from triage.cli.options import (
@@ -99,6 +100,19 @@ def _thresholds_table(manifest: Manifest) -> Table:
     return table
 
 
+def _false_alarm_rate(value: str) -> float | str | None:
+    """``--novelty-false-alarm``: auto, a rate in (0, 1), or 0 for no novelty check."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        rate = float(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: expected auto or a number between 0 and 1") from None
+    if not 0.0 <= rate < 1.0:
+        raise typer.BadParameter(f"{value!r}: a false-alarm rate is between 0 (no novelty check) and 1")
+    return rate or None
+
+
 class Trees(StrEnum):
     """Choices of ``--trees``."""
 
@@ -128,6 +142,13 @@ def train(
         ),
     ] = Trees.auto,
     holdout: Annotated[float, typer.Option(help="Share held out for test metrics (0: train on all).")] = 0.2,
+    no_refit: Annotated[
+        bool,
+        typer.Option(
+            "--no-refit",
+            help="Ship the model measured on the hold-out instead of refitting it on every ticket afterwards.",
+        ),
+    ] = False,
     embedding_model: Annotated[str | None, typer.Option(help="Sentence-transformer name or folder.")] = None,
     min_class_count: Annotated[int, typer.Option(help="Rarer classes are left out of their head.")] = 5,
     precision_target: Annotated[
@@ -138,16 +159,49 @@ def train(
         ),
     ] = None,
     novelty_false_alarm: Annotated[
+        str,
+        typer.Option(
+            help="Share of ordinary tickets flagged unfamiliar, mostly ones the classifier is unsure of anyway: "
+            "auto (the lowest that defers --novelty-target of simulated new kinds of request, found by hiding a "
+            "few known classes at a time), a number, or 0 (no novelty check)."
+        ),
+    ] = "auto",
+    novelty_target: Annotated[
         float,
         typer.Option(
-            help="Share of ordinary tickets flagged unfamiliar, mostly ones the classifier is unsure of anyway "
-            "(0: no novelty check; 0.05 for a desk whose kinds of request never change)."
+            min=0.01, max=0.99, help="With --novelty-false-alarm auto: share of simulated new kinds to defer."
         ),
-    ] = 0.2,
+    ] = 0.9,
+    novelty_seconds: Annotated[
+        float, typer.Option(min=1.0, help="With --novelty-false-alarm auto: time budget of the simulation.")
+    ] = 30.0,
     no_quantize: Annotated[bool, typer.Option("--no-quantize", help="Keep the encoder in fp32.")] = False,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not track the run in MLflow.")] = False,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store",
+            help="Also learn from the store's labelled tickets: outcomes from the ticketing system, else agents' "
+            "reviews (the store wins over an export's ticket with the same id; purged text is left out).",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="The store read by --from-store (default: TRIAGE_DATABASE_URL)."),
+    ] = None,
+    register: Annotated[
+        str | None,
+        typer.Option(
+            "--register",
+            metavar="NAME",
+            help="Also log the bundle as a new version of this registered model in the MLflow Model Registry "
+            "(pyfunc flavour); `triage promote NAME` makes it the champion.",
+        ),
+    ] = None,
 ) -> None:
     """Train a model bundle (category, priority, tier: whichever the export labels) from ticket exports."""
+    if register is not None and no_mlflow:
+        raise typer.BadParameter("--register logs to MLflow: it cannot go with --no-mlflow", param_hint="--register")
     from training import TrainConfig
     from training import train as run_training
 
@@ -155,9 +209,12 @@ def train(
         feature_set=features,
         trees=trees.value,
         holdout=holdout,
+        refit=not no_refit,
         embedding_model=embedding_model,
         min_class_count=min_class_count,
-        novelty_false_alarm_rate=novelty_false_alarm or None,
+        novelty_false_alarm_rate=_false_alarm_rate(novelty_false_alarm),
+        novelty_target=novelty_target,
+        novelty_seconds=novelty_seconds,
         **_precision_targets(precision_target or []),
         quantize=not no_quantize,
         mlflow=not no_mlflow,
@@ -165,13 +222,20 @@ def train(
     export_mapping = mapping_from_options(
         mapping, text, label, id_column, time_column, encoding=encoding, date_format=date_format, dayfirst=dayfirst
     )
-    result = run_training(data, out_dir, export_mapping, config=config)
+    labelled = _store_source(database_url) if from_store else None
+    result = run_training(data, out_dir, export_mapping, config=config, labelled=labelled)
     err.print(f"split: {result.split.description}")
     if result.selection:
         err.print(f"model: {result.selection.reason}")
     if result.metrics:
         out.print(_metrics_table(result.metrics))
     manifest = result.bundle.manifest
+    final = manifest.training.get("final_model") or {}
+    if final.get("refit"):
+        err.print(f"final model: {final['description']}")
+    choice = manifest.training.get("novelty_rate")
+    if choice:
+        err.print(f"novelty check: {choice['reason']}")
     out.print(_thresholds_table(manifest))
     for head, reason in manifest.skipped_heads.items():
         err.print(f"[yellow]head {head} not trained:[/] {reason}")
@@ -179,6 +243,27 @@ def train(
     out.print(f"bundle [bold]{result.bundle.path}[/] version {manifest.model_version} ({timing})")
     if result.run_id:
         out.print(f"MLflow run {result.run_id}")
+    if register is not None:
+        from triage.registry import register_bundle
+
+        version = register_bundle(result.bundle.path, register, run_id=result.run_id)
+        out.print(f"registered: models:/{register}/{version.version} (promote it with `triage promote {register}`)")
+
+
+def _store_source(url: str | None) -> LabelledSource:
+    """The store's labelled tickets for ``train --from-store`` (a store that is not migrated stops the run)."""
+    from triage.cli.db import open_store
+    from triage.store.labels import training_source
+
+    store = open_store(url)
+    try:
+        source = training_source(store)
+    finally:
+        store.dispose()
+    kinds = source.frame["provenance"].value_counts()
+    listed = ", ".join(f"{n} {kind}" for kind, n in kinds.items()) or "none"
+    err.print(f"{source.name}: {len(source.frame)} labelled tickets ({listed})")
+    return source
 
 
 SliceOpt = Annotated[
@@ -361,20 +446,10 @@ def _warn_unknown_labels(triager: Triager, frame: pd.DataFrame, *, share: float 
 
 
 def _decision_rows(triager: Triager, texts: list[str], batch: int = 1024) -> dict[str, list]:
-    """The API's decision for each text as table columns, computed in batches."""
-    rows: dict[str, list] = {}
-    for start in range(0, len(texts), batch):
-        for decision in triager.decide(texts[start : start + batch]):
-            for head, suggestion in decision.heads.items():
-                rows.setdefault(head, []).append(suggestion.label)
-                rows.setdefault(f"{head}_confidence", []).append(suggestion.confidence)
-                rows.setdefault(f"{head}_threshold", []).append(suggestion.threshold)
-                rows.setdefault(f"{head}_prediction_set", []).append("|".join(suggestion.prediction_set))
-            rows.setdefault("decision", []).append(decision.outcome.value)
-            codes = [f"{r.code}:{r.head}" if r.head else r.code for r in decision.reasons]
-            rows.setdefault("reason_codes", []).append(";".join(codes))
-            rows.setdefault("reasons", []).append("; ".join(r.message for r in decision.reasons))
-    return rows
+    """The API's decision for each text as table columns, computed in batches (as the pyfunc model answers)."""
+    from triage.registry.predictions import decision_columns
+
+    return decision_columns(triager, texts, batch)
 
 
 def _log(action: Callable[[], str | None]) -> None:
@@ -453,7 +528,17 @@ def _bundle_summary(manifest: Manifest) -> Table:
         table.add_row(f"head {head}", f"not trained: {reason}")
     novelty = manifest.novelty
     if novelty:
-        table.add_row("novelty", f"{novelty.representation}, false-alarm rate {novelty.false_alarm_rate}")
+        choice = manifest.training.get("novelty_rate") or {}
+        estimate = (
+            f"; chosen to defer {choice['target']:.0%} of simulated new kinds, estimate "
+            f"{choice['new_kinds_deferred']:.1%} ({choice['rounds']} rounds)"
+            if choice.get("new_kinds_deferred") is not None
+            else ""
+        )
+        table.add_row("novelty", f"{novelty.representation}, false-alarm rate {novelty.false_alarm_rate}{estimate}")
+    final = manifest.training.get("final_model") or {}
+    if final.get("refit"):
+        table.add_row("final model", f"refitted on all {final['n_tickets']} tickets after the hold-out measurement")
     data = manifest.data
     table.add_row("data", f"{data.get('n_tickets', '?')} tickets, fingerprint {str(data.get('fingerprint', ''))[:12]}")
     if manifest.mapping:
@@ -468,11 +553,23 @@ def _bundle_summary(manifest: Manifest) -> Table:
 @app.command()
 def serve(
     model: Annotated[
-        Path | None, typer.Option("--model", help="Model bundle directory (default: TRIAGE_MODEL_DIR, models/default).")
+        str | None,
+        typer.Option(
+            "--model",
+            help="Model bundle directory, or a registered model: models:/NAME@champion, resolved and downloaded "
+            "under TRIAGE_MODELS_ROOT at start and on each reload (default: TRIAGE_MODEL_DIR, models/default).",
+        ),
     ] = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (each loads the model).")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes, each with the model (default: one per core); reloads, metrics and the store "
+            "work across them.",
+            min=1,
+        ),
+    ] = None,
     no_auth: Annotated[
         bool,
         typer.Option(
@@ -481,33 +578,30 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the HTTP API (FastAPI + uvicorn) for a model bundle. Send SIGHUP or POST /v1/admin/reload to
-    swap in a retrained bundle without downtime. Refuses to start without TRIAGE_API_KEYS unless --no-auth."""
-    import math
+    swap in a retrained bundle (or the new champion of models:/NAME@champion) without downtime. Refuses to
+    start without TRIAGE_API_KEYS unless --no-auth."""
     import os
 
-    import uvicorn
-
-    from triage.api.auth import check_auth_settings
-    from triage.models import read_manifest
-    from triage.settings import get_settings
+    from triage.api import server
 
     # The workers read their settings from the environment: options go there, over the variables.
     if model is not None:
         os.environ["TRIAGE_MODEL_DIR"] = str(model)
     if no_auth:
         os.environ["TRIAGE_AUTH"] = "off"
-    get_settings.cache_clear()
-    settings = get_settings()
-    check_auth_settings(settings)
-    read_manifest(settings.model_dir)  # fail fast, with the reason, on a missing or incompatible bundle
-    uvicorn.run(
-        "triage.api.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,
-        # uvicorn cancels what still runs after this; the app answers such requests 503 a little earlier
-        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace) + 2,
-    )
+    count = workers if workers is not None else server.default_workers()
+    with server.shared_folder(count) as folder:  # before the service is imported (its metrics need to know)
+        from triage.api.auth import check_auth_settings
+        from triage.api.paths import bundle_folder
+        from triage.models import read_manifest
+        from triage.registry import is_registry_uri
+        from triage.settings import get_settings
+
+        get_settings.cache_clear()
+        settings = get_settings()
+        check_auth_settings(settings)
+        if is_registry_uri(settings.model_dir):  # resolved, downloaded and verified now: the workers find it cached
+            bundle_folder(settings.model_dir, settings)
+        else:
+            read_manifest(settings.model_dir)  # fail fast, with the reason, on a missing or incompatible bundle
+        server.run(host=host, port=port, workers=count, folder=folder, shutdown_grace=settings.shutdown_grace)
