@@ -33,6 +33,9 @@ def test_json_holds_every_figure_of_both_windows(store: Store) -> None:
     assert vpn["precision_interval"][0] < 0.75 < vpn["precision_interval"][1]
     assert week["deferral_reasons"] == {"low_confidence:category": 3, "unfamiliar": 2}
     assert week["heads"]["category"]["target"] is None  # no bundle given
+    conflicts = figures["disagreements"]["7d"]  # A1, A2, A4 have outcomes; A2's says email, the model vpn
+    assert (conflicts["outcomes"], conflicts["suggested"], conflicts["reviewed"]) == (3, 3, 1)
+    assert conflicts["with_suggestion"]["category"] == 1
 
 
 def test_the_table_of_one_window_against_a_bundle(store: Store, trained_bundle: Path) -> None:
@@ -45,6 +48,8 @@ def test_the_table_of_one_window_against_a_bundle(store: Store, trained_bundle: 
     assert f"category, last 30d, target {PRECISION_TARGETS['category']:.0%}" in out
     assert "60.0% [" in out  # 3 of 5 auto-routed vpn tickets right over 30 days
     assert "review queue: 1 tickets" in out
+    assert "outcomes, last 30d: 3; differing from the agent's review (1 reviewed): none;" in out
+    assert "from the model's suggestion (3 triaged): category 1" in out
 
 
 @pytest.mark.parametrize("window", ["14", "week"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +18,7 @@ from triage.cli import app, err
 
 if TYPE_CHECKING:
     from triage.monitoring import Counts, HeadQuality, QualitySummary, Reference, WindowQuality
+    from triage.store.outcomes import Disagreements
 
 
 class Window(StrEnum):
@@ -45,18 +48,41 @@ def monitor(
     rate, label drift against the training data."""
     from triage.cli.db import open_store
     from triage.monitoring import WINDOWS, Reference, compute_quality
+    from triage.store.outcomes import disagreements
 
     reference = Reference.from_bundle_dir(model) if model is not None else Reference()
     windows = {f"{window.value}d": int(window.value)} if window is not None else WINDOWS
     store = open_store(database_url)
     try:
         summary = compute_quality(store, reference, windows=windows)
+        conflicts = {
+            name: disagreements(store, since=summary.computed_at - timedelta(days=days))
+            for name, days in windows.items()
+        }
     finally:
         store.dispose()
     if as_json:
-        typer.echo(json.dumps(summary.as_dict(), indent=2))
+        figures = summary.as_dict()
+        figures["disagreements"] = {name: asdict(found) for name, found in conflicts.items()}
+        typer.echo(json.dumps(figures, indent=2))
         return
     print_summary(summary, reference)
+    for name, found in conflicts.items():
+        typer.echo(_disagreement_line(name, found))
+
+
+def _disagreement_line(name: str, found: Disagreements) -> str:
+    """Where the ticketing system's final labels contradicted the desk's review or the model (the outcome
+    wins as the training label; these counts say how often the sources disagree)."""
+
+    def per_head(counts: dict[str, int]) -> str:
+        return ", ".join(f"{head} {n}" for head, n in counts.items() if n) or "none"
+
+    return (
+        f"outcomes, last {name}: {found.outcomes}; differing from the agent's review ({found.reviewed} reviewed): "
+        f"{per_head(found.with_review)}; from the model's suggestion ({found.suggested} triaged): "
+        f"{per_head(found.with_suggestion)}"
+    )
 
 
 def print_summary(summary: QualitySummary, reference: Reference) -> None:
