@@ -48,12 +48,15 @@ class QueuedRecorder(Recorder):
         *,
         capacity: int = 10_000,
         batch: int = 500,
+        linger: float = 0.05,
         settle_timeout: float = 5.0,
         gate: Callable[[], bool] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(store, **kwargs)
         self.capacity, self.batch, self.settle_timeout, self.gate = capacity, batch, settle_timeout, gate
+        self.linger = linger  # a batch waits this long for company: one transaction for many tickets
+        self._hurry = 0  # readers waiting for a write: the batch goes now
         self._queue: deque[Item] = deque()
         self._pending: Counter[str] = Counter()  # ids queued or being written
         self._accepted = self._done = 0  # tickets accepted, and written or given up (in order: a FIFO)
@@ -100,18 +103,25 @@ class QueuedRecorder(Recorder):
             target = self._accepted
             if self._done >= target:  # the common case: no lock, no wait
                 return
-            with self._cond:
-                self._cond.wait_for(lambda: self._done >= target, timeout=self.settle_timeout)
+            self._wait_for(lambda: self._done >= target, self.settle_timeout)
             return
         if not self._pending.get(ticket_id):
             return
+        self._wait_for(lambda: not self._pending.get(ticket_id), self.settle_timeout)
+
+    def _wait_for(self, written: Callable[[], bool], timeout: float) -> bool:
+        """Wait until ``written`` holds, telling the writer not to linger meanwhile."""
         with self._cond:
-            self._cond.wait_for(lambda: not self._pending.get(ticket_id), timeout=self.settle_timeout)
+            self._hurry += 1
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(written, timeout=timeout)
+            finally:
+                self._hurry -= 1
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything accepted so far is written (or given up); False on timeout."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._pending, timeout=timeout)
+        return self._wait_for(lambda: not self._pending, timeout)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued (for at most ``timeout`` seconds), then stop; what is left is counted missed."""
@@ -133,9 +143,14 @@ class QueuedRecorder(Recorder):
             self.store.settle_hook = None
 
     def _take(self) -> list[Item] | None:
-        """The next batch, waiting for one; None when closing with nothing left."""
+        """The next batch, waiting for one (and then up to ``linger`` seconds for a full one, unless a reader
+        waits for it or the recorder closes); None when closing with nothing left."""
         with self._cond:
             self._cond.wait_for(lambda: self._queue or self._closing)
+            if self.linger > 0:
+                self._cond.wait_for(
+                    lambda: len(self._queue) >= self.batch or self._closing or self._hurry > 0, timeout=self.linger
+                )
             if not self._queue:
                 return None
             return [self._queue.popleft() for _ in range(min(self.batch, len(self._queue)))]
