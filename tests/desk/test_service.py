@@ -31,9 +31,11 @@ def service(trained_bundle: Path, sqlite_template: Path, tmp_path: Path) -> Iter
         database_url=f"sqlite:///{path}",
         desk_secret=SecretStr("the desk secret of the service test"),
     )
-    app = create_app(settings)  # mounts the desk
+    app = create_app(settings)  # mounts the desk, at its first request
     with TestClient(app) as client:
         store = app.state.recording.store
+        assert not hasattr(app.state, "desk")  # not needed to answer the API: not imported at start
+        assert client.get("/review/login").status_code == 200
         assert app.state.desk.store() is store  # the desk works on the store the service records into
         add_agent(store, "ann", "ann-password-1")
         yield client, store

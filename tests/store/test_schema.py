@@ -14,7 +14,7 @@ from sqlalchemy import Engine, insert, inspect, text, update
 from sqlalchemy.exc import DBAPIError
 
 from triage.errors import ConfigError
-from triage.store import SchemaNotReady, Store, StoreUnavailable, check_schema, upgrade
+from triage.store import SchemaNotReady, Store, StoreUnavailable, check_schema, schema, upgrade
 from triage.store.engine import make_engine
 from triage.store.models import Base, audit_log
 from triage.store.schema import downgrade, head_revision
@@ -98,3 +98,19 @@ def test_upgrades_at_once_take_turns(empty_engine: Engine) -> None:
     assert [run.returncode for run in runs] == [0, 0, 0], outputs
     assert sum("migrated from empty" in out for out, _ in outputs) == 1
     assert check_schema(empty_engine) == head_revision()
+
+
+def test_the_check_reads_the_migrations_as_alembic_does_without_importing_it() -> None:
+    """check_schema reads the head and the known revisions from the migration files (Alembic costs the
+    service's start): they must be Alembic's, and a fresh interpreter checking a schema imports no Alembic."""
+    scripts = schema._scripts()
+    assert schema.head_revision() == scripts.get_current_head()
+    assert schema._revisions() == {s.revision: s.down_revision for s in scripts.walk_revisions()}
+    code = (
+        "import sys; from triage.store import check_schema, make_engine, SchemaNotReady\n"
+        "try: check_schema(make_engine('sqlite://'))\n"
+        "except SchemaNotReady: pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

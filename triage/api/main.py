@@ -19,7 +19,7 @@ from triage.api.recording import Recording, chain
 from triage.api.routes import admin, health, model, outcomes, tickets, triage
 from triage.api.state import ModelState
 from triage.api.workers import Workers
-from triage.desk import install_desk
+from triage.desk import install_desk_lazily
 from triage.monitoring import LiveQuality, QualityCollector, served_reference
 from triage.settings import Settings, get_settings
 
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, *, load_model: bool = True) -> 
     live = LiveQuality(lambda: recording.store, reference)  # live quality on /metrics, computed off the scrape
     metrics.registry.register(QualityCollector(live, reference, store_problem=lambda: recording.problem))
 
-    lifespan = chain(recording.lifespan, lifecycle.lifespan)
+    lifespan = chain(recording.lifespan, lifecycle.lifespan, recording.duties)  # duties once ready
     app = FastAPI(title="triage", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.model, app.state.metrics = settings, state, metrics
     app.state.drain, app.state.lifecycle, app.state.recording = drain, lifecycle, recording
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, *, load_model: bool = True) -> 
     app.include_router(admin.router, **admin_only)  # type: ignore[arg-type]
     app.include_router(health.health_router, **(client if settings.auth_health else {}))  # type: ignore[arg-type]
     app.include_router(health.metrics_router, **(client if settings.auth_metrics else {}))  # type: ignore[arg-type]
-    install_desk(app, settings)  # the review desk's pages (/review): agents' sessions, not API keys
+    install_desk_lazily(app, settings)  # the review desk's pages (/review): agents' sessions, not API keys
     install_openapi(app, settings)
     app.add_middleware(LimitAndMeasure, max_bytes=settings.max_request_bytes, metrics=metrics)
     app.add_middleware(DrainMiddleware, drain=drain, metrics=metrics)  # outermost: covers reading the body too

@@ -22,9 +22,7 @@ from triage.api.metrics import ServiceMetrics
 from triage.api.workers import one_worker
 from triage.settings import Settings
 from triage.store import Store, StoreUnavailable, check_schema
-from triage.store.purge import purge_daily
 from triage.store.writer import QueuedRecorder
-from triage.webhooks import WebhookSender, deliver_forever
 
 logger = logging.getLogger(__name__)
 Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[None]]
@@ -67,12 +65,21 @@ class Recording:
         self.store = store
         gate = lambda: self.unreachable is None  # noqa: E731 (not while the watch finds the store unusable)
         self.recorder = QueuedRecorder(store, on_miss=self.metrics.record_misses.inc, gate=gate).start()
+        self._tasks = [asyncio.create_task(self._watch(store))]
+
+    def start_duties(self) -> None:
+        """The text purge and the webhook deliveries, started once the service is ready (they are not needed
+        to answer, and a purge at start competed with loading the model for the cores)."""
+        store = self.store
+        if store is None:
+            return
+        from triage.store.purge import purge_daily  # imported when recording (webhooks: httpx) is on
+        from triage.webhooks import WebhookSender, deliver_forever
+
         retention = self.settings.text_retention_days
         folder = self.settings.workers_dir  # with several workers, one of them purges and delivers
-        self._tasks = [
-            asyncio.create_task(one_worker(folder, "purge", lambda: purge_daily(store, retention_days=retention))),
-            asyncio.create_task(self._watch(store)),
-        ]
+        purge = lambda: purge_daily(store, retention_days=retention)  # noqa: E731
+        self._tasks.append(asyncio.create_task(one_worker(folder, "purge", purge)))
         if self.settings.webhook_url:  # reviews go back to the ticketing system from the outbox
             secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
             sender = WebhookSender(store, self.settings.webhook_url, secret)
@@ -109,6 +116,12 @@ class Recording:
             yield
         finally:
             await self.stop()
+
+    @contextlib.asynccontextmanager
+    async def duties(self, app: Any) -> AsyncIterator[None]:
+        """The lifespan that starts :meth:`start_duties`: chained last, after the model is loaded."""
+        self.start_duties()
+        yield
 
 
 def chain(*lifespans: Lifespan) -> Lifespan:
