@@ -72,8 +72,8 @@ class QueuedRecorder(Recorder):
 
     @property
     def queued(self) -> int:
-        """Tickets accepted and not yet written."""
-        return sum(self._pending.values())
+        """Tickets accepted and not yet written (or given up)."""
+        return self._accepted - self._done
 
     def record_many(
         self, items: Sequence[tuple[TicketRecord, Decision]], *, received_at: datetime | None = None
