@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from tests.desk.conftest import csrf_of
 from triage.decision import Decision
 from triage.store import Provenance, Store, TicketRecord, get_ticket, queue, release, submit_review
+from triage.store.outcomes import OutcomeRecord, record_outcome
 
 Clients = Callable[[str | None], TestClient]
 
@@ -154,3 +155,15 @@ def test_the_queue_ends_with_a_message(client_of: Clients, store: Store) -> None
     empty = bob.post("/review/next", data={"csrf": bob.desk_csrf})  # type: ignore[attr-defined]
     assert empty.url.path == "/review" and "No more tickets to review here" in empty.text
     assert "0 tickets to review" in empty.text
+
+
+def test_a_ticket_resolved_in_the_ticketing_system_shows_its_outcome_and_is_not_claimed(
+    client_of: Clients, store: Store
+) -> None:
+    ticket_id = queue(store)[0].id
+    record_outcome(store, OutcomeRecord(ticket_id, "servicenow", {"category": "network", "priority": None}))
+    page = client_of("bob").get(f"/review/t/{ticket_id}").text
+    assert 'id="resolved"' in page and "outcome from <strong>servicenow</strong>" in page
+    assert re.search(r'id="outcome".*<dt>category</dt><dd>network', page, re.S)
+    assert 'id="review"' not in page  # no form: nothing left to review
+    assert get_ticket(store, ticket_id).claimed_by is None

@@ -38,7 +38,7 @@ def _show(request: Request, ticket: TicketView, agent: AgentView, status: int = 
     values = chosen(request.query_params)
     decision = ticket.decision.decision if ticket.decision else None
     heads = head_views(decision, desk_of(request).labels())
-    mine = ticket.reviewed_at is None and ticket.claimed_by == agent.name
+    mine = ticket.reviewed_at is None and ticket.outcome is None and ticket.claimed_by == agent.name
     return page(
         request,
         "ticket.html",
@@ -64,7 +64,7 @@ def ticket_page(request: Request, ticket_id: str, agent: AgentDep, store: StoreD
         ticket = get_ticket(store, ticket_id)
     except TicketNotFound:
         raise NotFound("No stored ticket has this id.") from None
-    if ticket.reviewed_at is None:  # a reviewed ticket is shown as it was stored, not claimed
+    if ticket.reviewed_at is None and ticket.outcome is None:  # a finished ticket is shown as stored, not claimed
         ticket = open_ticket(store, ticket_id, agent.name)
     return _show(request, ticket, agent)
 
