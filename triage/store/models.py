@@ -4,7 +4,8 @@
 ``version``, the claim, who reviewed it last. Every decision and every review is kept beside it
 (``decisions``, ``decision_reasons``, ``reviews``); ``audit_log`` is append-only (triggers refuse updates and
 deletes); ``outbox`` holds the webhook deliveries written with each review; ``outcomes`` the
-final labels the ticketing system reported for resolved tickets. ``subject`` and ``body`` are the
+final labels the ticketing system reported for resolved tickets; ``model_reloads`` the reloads every replica
+follows. ``subject`` and ``body`` are the
 cleaned text the model read; they become NULL once older than the retention, the labels stay.
 """
 
@@ -188,6 +189,23 @@ class OutboxEntry(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # the lease of the replica sending it (migration 0004): one sender at a time across replicas
+    claimed_by: Mapped[str | None] = mapped_column(String(200), comment="the sender holding the lease")
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="another may take it after")
+
+
+class ModelReload(Base):
+    """A reload published to every replica (``POST /v1/admin/reload`` on any of them): each polls the latest
+    row and loads ``source`` when its generation is new."""
+
+    __tablename__ = "model_reloads"
+
+    generation: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str | None] = mapped_column(
+        String(1000), comment="bundle folder or models:/ URI; NULL: each replica's configured model"
+    )
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    origin: Mapped[str] = mapped_column(String(200), comment="the replica that published it")
 
 
 class Outcome(Base):
@@ -218,3 +236,4 @@ outbox: Table = cast(Table, OutboxEntry.__table__)
 queue_reasons: Table = cast(Table, QueueReason.__table__)
 queue_counts: Table = cast(Table, QueueCount.__table__)
 outcomes: Table = cast(Table, Outcome.__table__)
+model_reloads: Table = cast(Table, ModelReload.__table__)

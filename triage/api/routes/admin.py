@@ -42,7 +42,8 @@ async def reload_model(request: Request, state: StateDep, settings: SettingsDep,
     registered model, `models:/NAME@champion`, the version the alias points to now), then swap it in. If it
     fails, the old model keeps serving and the answer is 409 with the reason. `SIGHUP` does the same for the
     configured bundle. With several workers, this one answers once it has the bundle; the others load
-    it within moments (each keeps its old model if the load fails there)."""
+    it within moments (each keeps its old model if the load fails there); so do the other replicas on the
+    same database, within `TRIAGE_REPLICA_POLL` seconds."""
     raw = await request.body()
     path = await run_in_threadpool(requested_bundle, raw, request.headers.get("content-type"), settings)
     try:
@@ -53,6 +54,6 @@ async def reload_model(request: Request, state: StateDep, settings: SettingsDep,
         raise
     metrics.reloads.labels(result="ok").inc()
     metrics.set_model(triager.version)
-    await run_in_threadpool(request.app.state.workers.publish_reload, path)  # the other workers follow
+    await request.app.state.lifecycle.publish(path)  # the other workers, and the other replicas, follow
     info = model_info(triager)
     return json_response(ReloadResponse(**dict(info), path=str(triager.bundle.path)))
