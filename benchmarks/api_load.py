@@ -41,6 +41,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (its threads included), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -71,7 +77,12 @@ def wait_ready(base: str, started: float) -> float:
     raise SystemExit("the service did not become ready within 120 s")
 
 
-def start_server(model: Path, port: int, env: dict[str, str], workers: int | None = 1) -> subprocess.Popen[bytes]:
+def start_server(
+    model: Path, port: int, env: dict[str, str], workers: int | None = 1, source: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """``triage serve``; with ``source``, the ``triage`` package found there (an older copy) is served."""
+    if source is not None:
+        env = {**env, "PYTHONPATH": str(source)}
     command = [TRIAGE, "serve", "--model", str(model), "--port", str(port)]
     command += [] if workers is None else ["--workers", str(workers)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -129,7 +140,9 @@ def floor_times(model: Path, env: dict[str, str], runs: int) -> list[float]:
 
 
 def in_process(model: Path, texts: list[str]) -> dict[str, float]:
-    """`Triager.decide` on one cleaned ticket at a time, in this process, as the service calls it."""
+    """`Triager.decide` on one cleaned ticket at a time, in this process, as the service calls it; ``cpu_p50_ms``
+    is the thread's CPU time per call (on a shared machine a call is often preempted: wall time then says more
+    about the load than about the code)."""
     from threadpoolctl import threadpool_limits
 
     from triage.data.cleaning import prepare_parts
@@ -141,25 +154,61 @@ def in_process(model: Path, texts: list[str]) -> dict[str, float]:
     cleaned = [prepare_parts("", text, max_chars=get_settings().max_text_chars).text for text in texts]
     for text in cleaned[:50]:
         triager.decide([text])
-    latencies = []
+    latencies, cpu = [], []
     for text in cleaned:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         triager.decide([text])
         latencies.append((time.perf_counter() - started) * 1000)
-    return percentiles(latencies)
+        cpu.append((time.thread_time() - started_cpu) * 1000)
+    return {**percentiles(latencies), "cpu_p50_ms": round(float(np.median(cpu)), 3)}
 
 
-def single_ticket_http(base: str, texts: list[str]) -> dict[str, float]:
+def single_ticket_http(base: str, texts: list[str], server_pid: int | None = None) -> dict[str, float]:
+    """One client, one request at a time (keep-alive); with ``server_pid``, the server's and this client's CPU
+    time per request too (the client, httpx, runs on the same cores)."""
     with httpx.Client(base_url=base, headers={"X-API-Key": KEY}, timeout=30) as client:
         for text in texts[:50]:  # warm-up
             client.post("/v1/triage", json={"body": text})
         single = []
+        server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
+        client_cpu = time.process_time()
         for text in texts:
             t = time.perf_counter()
             response = client.post("/v1/triage", json={"body": text})
             single.append((time.perf_counter() - t) * 1000)
             response.raise_for_status()
-    return percentiles(single)
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = cpu_seconds(server_pid) - server_cpu if server_pid else float("nan")
+    result: dict[str, float] = percentiles(single)
+    result["client_cpu_ms_per_request"] = round(client_cpu / len(texts) * 1000, 3)
+    if server_pid:
+        result["server_cpu_ms_per_request"] = round(server_cpu / len(texts) * 1000, 3)
+    return result
+
+
+def http_side_by_side(
+    model: Path, env: dict[str, str], texts: list[str], baseline: Path, rounds: int = 2
+) -> dict[str, object]:
+    """Single tickets over HTTP to this tree's service and to ``baseline``'s (an older ``triage`` package), in
+    turn, ``rounds`` times each, so that both see the same machine."""
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this tree": []}
+    for _ in range(rounds):
+        for label, source in (("baseline", baseline), ("this tree", None)):
+            port = free_port()
+            server = start_server(model, port, env, source=source)
+            try:
+                wait_ready(f"http://127.0.0.1:{port}", time.perf_counter())
+                runs[label].append(single_ticket_http(f"http://127.0.0.1:{port}", texts, server.pid))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+    return {
+        label: {
+            "p50_ms": [r["p50_ms"] for r in done],
+            "server_cpu_ms_per_request": [r["server_cpu_ms_per_request"] for r in done],
+        }
+        for label, done in runs.items()
+    }
 
 
 def throughput(model: Path, env: dict[str, str], texts: list[str], workers: int, seconds: float) -> dict[str, float]:
@@ -219,6 +268,9 @@ def main() -> None:
     parser.add_argument(
         "--workers-compare", default="1,2", help="worker counts for the concurrent test, side by side ('' skips)"
     )
+    parser.add_argument(
+        "--baseline", type=Path, help="a folder holding an older triage package: its single-ticket HTTP, in turn"
+    )
     args = parser.parse_args()
     test_file = SHARED / "banking77" / "test.csv"
     if not test_file.is_file():
@@ -266,8 +318,12 @@ def main() -> None:
             result["rss_after_start_mb"] = round(rss_mb(server.pid))
             # side by side: the same texts in process (this process, the server idle) and over HTTP
             inside = result["in_process_single_ticket"] = in_process(model, texts[: args.single])
-            http = result["single_ticket"] = single_ticket_http(base, texts[: args.single])
+            http = result["single_ticket"] = single_ticket_http(base, texts[: args.single], server.pid)
             result["http_minus_in_process_p50_ms"] = round(http["p50_ms"] - inside["p50_ms"], 2)
+            # the web layer's own CPU per request in the server: what the model does not account for
+            result["server_cpu_minus_in_process_ms"] = round(
+                http["server_cpu_ms_per_request"] - inside["cpu_p50_ms"], 3
+            )
             predicted: list[str] = []
             for size in (64, 256):
                 t = time.perf_counter()
@@ -283,6 +339,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    if args.baseline is not None:
+        result["single_ticket_vs_baseline"] = http_side_by_side(model, env, texts[: args.single], args.baseline)
     counts = [int(n) for n in args.workers_compare.split(",") if n.strip()]
     if counts:
         runs = [throughput(model, env, texts, n, args.seconds) for n in counts]

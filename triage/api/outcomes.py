@@ -5,7 +5,7 @@ not know (they are kept: a retrained model learns them)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Response
 from pydantic import JsonValue, RootModel, ValidationError
@@ -27,7 +27,9 @@ from triage.data.mapping import HEADS, ColumnMapping
 from triage.data.webhooks import WebhookBodyError, WebhookTicket, preset_mapping, read_webhook
 from triage.decision import Triager
 from triage.settings import Settings
-from triage.store import OutcomeRecord, OutcomeResult, Store, record_outcomes
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported at the first outcome, only when recording is on
+    from triage.store import OutcomeRecord, OutcomeResult, Store
 
 MAX_ID, MAX_LABEL = 200, 100  # the store's column sizes
 
@@ -62,6 +64,8 @@ def _answer(result: OutcomeResult, source: str, triager: Triager | None, notes: 
 
 
 def _record(ticket_id: str, outcome: OutcomeIn, settings: Settings) -> OutcomeRecord:
+    from triage.store import OutcomeRecord
+
     prepared = prepare_parts(outcome.subject, outcome.body, max_chars=settings.max_text_chars)
     return OutcomeRecord(
         ticket_id=ticket_id,
@@ -79,6 +83,8 @@ def _record(ticket_id: str, outcome: OutcomeIn, settings: Settings) -> OutcomeRe
 def outcome_one(
     raw: bytes, content_type: str | None, store: Store, ticket_id: str, triager: Triager | None, settings: Settings
 ) -> Response:
+    from triage.store import record_outcomes  # the store (SQLAlchemy), once recording is on
+
     require_json(content_type)
     outcome = parse_body(raw, OutcomeIn)
     [result] = record_outcomes(store, [_record(ticket_id, outcome, settings)])
@@ -94,6 +100,8 @@ def _too_many(n: int, settings: Settings) -> None:
 def outcome_batch(
     raw: bytes, content_type: str | None, store: Store, triager: Triager | None, settings: Settings
 ) -> Response:
+    from triage.store import record_outcomes  # the store (SQLAlchemy), once recording is on
+
     require_json(content_type)
     request = parse_body(raw, OutcomeBatchRequest)
     _too_many(len(request.outcomes), settings)
@@ -137,6 +145,8 @@ def _checked(ticket: WebhookTicket) -> None:
 
 
 def _webhook_record(system: str, ticket: WebhookTicket, settings: Settings) -> OutcomeRecord:
+    from triage.store import OutcomeRecord
+
     prepared = prepare_parts(ticket.subject, ticket.body, max_chars=settings.max_text_chars)
     return OutcomeRecord(
         ticket_id=ticket.id,
@@ -172,6 +182,8 @@ def _not_resolved(system: str, ticket: WebhookTicket, triager: Triager | None) -
 def outcome_webhook(
     system: str, raw: bytes, content_type: str | None, store: Store, triager: Triager | None, settings: Settings
 ) -> Response:
+    from triage.store import record_outcomes  # the store (SQLAlchemy), once recording is on
+
     require_json(content_type)
     doc = parse_body(raw, WebhookBody).root
     mapping = preset_mapping(system, _trained_mapping(triager))

@@ -16,13 +16,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from triage.api.metrics import ServiceMetrics
 from triage.api.workers import one_worker
 from triage.settings import Settings
-from triage.store import Store, StoreUnavailable, check_schema
-from triage.store.writer import QueuedRecorder
+from triage.store.errors import StoreUnavailable
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported when recording starts: not with TRIAGE_RECORD=off
+    from triage.store import Store
+    from triage.store.writer import QueuedRecorder
 
 logger = logging.getLogger(__name__)
 Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[None]]
@@ -53,6 +56,9 @@ class Recording:
         if not self.settings.record:
             logger.info("recording is off (TRIAGE_RECORD=off): tickets are answered, not stored")
             return
+        from triage.store import Store, check_schema
+        from triage.store.writer import QueuedRecorder
+
         store = Store.from_url(self.settings.database_url)
         try:
             await asyncio.to_thread(check_schema, store.engine)  # SchemaNotReady stops the start
@@ -98,6 +104,8 @@ class Recording:
 
     async def _watch(self, store: Store) -> None:
         """Ping the store every ``watch_every`` seconds (and check its schema once it answers again)."""
+        from triage.store import check_schema
+
         while True:
             await asyncio.sleep(self.watch_every)
             try:

@@ -78,6 +78,14 @@ def shared_folder(workers: int) -> Iterator[Path | None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def preloaded(record: bool) -> tuple[str, ...]:
+    """What every worker imports to load a bundle, and, when it records, to open the store (SQLAlchemy and
+    the store's tables, the write-behind recorder, live quality): imported once, before the workers fork."""
+    serving = ("triage.api.main", "skops.io", "lightgbm")
+    store = ("triage.store.engine", "triage.store.schema", "triage.store.writer", "triage.monitoring.quality")
+    return serving + store if record else serving
+
+
 def run(
     *, host: str, port: int, workers: int, folder: Path | None, shutdown_grace: float, log_level: str = "info"
 ) -> None:
@@ -98,7 +106,9 @@ def run(
         return
     import importlib
 
-    for module in ("triage.api.main", "skops.io", "lightgbm"):  # what every worker imports to load a bundle
+    from triage.settings import get_settings
+
+    for module in preloaded(get_settings().record):
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
     # uvicorn starts workers as new interpreters ("spawn"), which import everything again; forked from this

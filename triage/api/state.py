@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
@@ -23,6 +26,33 @@ from triage.models import load_bundle
 from triage.settings import Settings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+INLINE_BUDGET_S = 0.005
+"""A small ticket is answered on the event loop while its answers take this long at most, on average."""
+
+
+@dataclass
+class AnswerTime:
+    """How long the answer to one small ticket takes (parse, clean, model, serialise): a moving average of the
+    last answers, so that the route answers on the event loop only while that is short (the hop to a worker
+    thread costs more than a short answer), and hands a slow model, or a busy machine, to worker threads."""
+
+    warm_up: int = 20  # answers measured (in worker threads) before any is answered on the loop
+    average: float = 0.0
+    samples: int = 0
+
+    def short(self, budget: float = INLINE_BUDGET_S) -> bool:
+        return self.samples >= self.warm_up and self.average <= budget
+
+    def timed(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)``, its wall time added to the average (from any thread: a lost update is harmless)."""
+        started = time.perf_counter()
+        try:
+            return work(*args)
+        finally:
+            seconds = time.perf_counter() - started
+            self.average = seconds if self.samples == 0 else 0.9 * self.average + 0.1 * seconds
+            self.samples += 1
 
 
 @dataclass
@@ -32,6 +62,8 @@ class ModelState:
     last_error: str | None = None
     """Why the last load failed, for the log and admins only (it may name server paths)."""
     loaded_at: datetime | None = None
+    answer_time: AnswerTime = field(default_factory=AnswerTime)
+    """Of the model loaded last (measured anew after each load)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def current(self) -> Triager:
@@ -63,6 +95,7 @@ class ModelState:
                 logger.debug("loading %r failed", str(path), exc_info=True)
                 raise BundleError(f"{path}: cannot load the bundle ({type(exc).__name__}: {exc})") from None
             self.triager, self.last_error, self.loaded_at = triager, None, datetime.now(UTC)
+            self.answer_time = AnswerTime()
         release_memory()  # the previous model is freed by now, unless a request in flight still holds it
         logger.info("serving model %s from %r", triager.version, str(path))
         return triager

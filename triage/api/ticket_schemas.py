@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, model_validator
 
 from triage.api.schemas import HAS_TEXT
 from triage.decision import Decision
-from triage.store import TicketView
+
+if TYPE_CHECKING:
+    from triage.store import TicketView
 
 Label = Field(None, min_length=1, max_length=100, pattern=HAS_TEXT)
 

@@ -7,6 +7,7 @@ A ticket whose text is empty only once HTML, quoted replies and signatures are r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from fastapi import Response
 from pydantic import BaseModel, ValidationError
@@ -18,7 +19,10 @@ from triage.api.schemas import BatchItem, BatchRequest, BatchResponse, ErrorBody
 from triage.data.cleaning import PreparedText, prepare_parts
 from triage.decision import Decision, Triager, decide_tickets
 from triage.settings import Settings
-from triage.store import Recorder, TicketRecord
+from triage.store.records import TicketRecord
+
+if TYPE_CHECKING:
+    from triage.store import Recorder
 
 
 def json_response(model: BaseModel) -> Response:

@@ -10,13 +10,15 @@ per-class families, ``class``; a rate whose denominator is zero is left out rath
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from triage.monitoring.live import LiveQuality, ReferenceSource
-from triage.monitoring.quality import Counts, QualitySummary
+
+if TYPE_CHECKING:  # annotations only: the queries (SQLAlchemy) are not needed to write out a summary
+    from triage.monitoring.quality import Counts, QualitySummary
 
 # name suffix, help, the value from Counts (None: no series)
 _RATES: list[tuple[str, str, Callable[[Counts], float | int | None]]] = [

@@ -17,14 +17,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from triage.monitoring.quality import QualitySummary, compute_quality
 from triage.monitoring.reference import Reference
-from triage.store import Store
+
+if TYPE_CHECKING:  # the queries (SQLAlchemy) are imported at the first refresh, when there is a store
+    from triage.monitoring.quality import QualitySummary
+    from triage.store import Store
 
 logger = logging.getLogger(__name__)
 
-StoreSource = Callable[[], Store | None]
+StoreSource = Callable[[], "Store | None"]
 ReferenceSource = Callable[[], Reference]
 MAX_AGE = 60.0
 BUSY_SHARE = 0.1  # the refreshes may keep the database busy this share of the time, at most
@@ -63,6 +66,8 @@ class LiveQuality:
         store = self.store()
         if store is None:
             return None
+        from triage.monitoring.quality import compute_quality
+
         with self._running:
             self._tried = self.clock()
             try:

@@ -1,7 +1,8 @@
 """The store: triaged tickets, their decisions, reviews and outcomes, in SQLite (default) or PostgreSQL.
 
-It knows nothing of HTTP: the API and the desk call its repositories. Importing ``triage.store`` imports
-SQLAlchemy but connects to nothing.
+It knows nothing of HTTP: the API and the desk call its repositories. Importing ``triage.store`` connects to
+nothing and imports nothing heavy: each name below is imported from its module at first use (PEP 562), so a
+service that does not record (``TRIAGE_RECORD=off``) never imports SQLAlchemy.
 
 >>> store = Store.from_url("sqlite:///triage.db")  # doctest: +SKIP
 >>> check_schema(store.engine)  # doctest: +SKIP
@@ -11,17 +12,36 @@ True
 
 from __future__ import annotations
 
-from triage.store.engine import Store, make_engine
-from triage.store.errors import ReviewConflict, SchemaNotReady, SearchTooSlow, StoreUnavailable, TicketNotFound
-from triage.store.labels import LabelledTicket, LabelProvenance, final_labels
-from triage.store.outcomes import OutcomeRecord, OutcomeResult, OutcomeStatus, record_outcome, record_outcomes
-from triage.store.queue import QueueFilter, QueueItem, QueuePage, queue, queue_page, queue_size, reason_counts
-from triage.store.recorder import Recorder
-from triage.store.records import Provenance, StoredDecision, StoredReview, TicketRecord, TicketView, new_ticket_id
-from triage.store.reviews import claim_next, claim_next_id, open_ticket, release, save_review, submit_review
-from triage.store.schema import check_schema, upgrade
-from triage.store.tickets import find_ticket, get_ticket
+import importlib
+import sys
+from types import ModuleType  # not `import types`: `triage.store.types` would take its name here
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from triage.store.engine import Store, make_engine
+    from triage.store.errors import ReviewConflict, SchemaNotReady, SearchTooSlow, StoreUnavailable, TicketNotFound
+    from triage.store.labels import LabelledTicket, LabelProvenance, final_labels
+    from triage.store.outcomes import OutcomeRecord, OutcomeResult, OutcomeStatus, record_outcome, record_outcomes
+    from triage.store.queue import QueueFilter, QueueItem, QueuePage, queue, queue_page, queue_size, reason_counts
+    from triage.store.recorder import Recorder
+    from triage.store.records import Provenance, StoredDecision, StoredReview, TicketRecord, TicketView, new_ticket_id
+    from triage.store.reviews import claim_next, claim_next_id, open_ticket, release, save_review, submit_review
+    from triage.store.schema import check_schema, upgrade
+    from triage.store.tickets import find_ticket, get_ticket
+
+_MODULES = {
+    "engine": ("Store", "make_engine"),
+    "errors": ("ReviewConflict", "SchemaNotReady", "SearchTooSlow", "StoreUnavailable", "TicketNotFound"),
+    "labels": ("LabelledTicket", "LabelProvenance", "final_labels"),
+    "outcomes": ("OutcomeRecord", "OutcomeResult", "OutcomeStatus", "record_outcome", "record_outcomes"),
+    "queue": ("QueueFilter", "QueueItem", "QueuePage", "queue", "queue_page", "queue_size", "reason_counts"),
+    "recorder": ("Recorder",),
+    "records": ("Provenance", "StoredDecision", "StoredReview", "TicketRecord", "TicketView", "new_ticket_id"),
+    "reviews": ("claim_next", "claim_next_id", "open_ticket", "release", "save_review", "submit_review"),
+    "schema": ("check_schema", "upgrade"),
+    "tickets": ("find_ticket", "get_ticket"),
+}
+_HOME = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = [
     "LabelProvenance",
     "LabelledTicket",
@@ -63,3 +83,31 @@ __all__ = [
     "submit_review",
     "upgrade",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module at first use (and kept here)."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _Package(ModuleType):
+    """``triage.store.queue`` is both a module and the function it exports: importing the module must not
+    replace the function (``from triage.store import queue``) here, as it did not when everything was imported
+    eagerly."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "queue" and isinstance(value, ModuleType):
+            value = value.queue
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -3,7 +3,7 @@ system's own webhook body (ServiceNow, Zendesk, Jira) pointed straight at the se
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -13,7 +13,10 @@ from triage.api.deps import RecordingDep, SettingsDep, StateDep
 from triage.api.openapi import errors, json_body
 from triage.api.outcome_schemas import OutcomeBatchRequest, OutcomeBatchResponse, OutcomeIn, OutcomeOut
 from triage.api.recording import Recording
-from triage.store import Store, TicketNotFound
+from triage.store.errors import TicketNotFound
+
+if TYPE_CHECKING:
+    from triage.store import Store
 
 STORE_DOWN = "`store_unavailable`: the store cannot be reached; retry after `Retry-After` seconds."
 NO_STORE = "`not_found`: recording is off (TRIAGE_RECORD=off): no outcome can be stored."

@@ -3,7 +3,7 @@ reviews made by agents in a ticketing system's own UI (client keys)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +15,10 @@ from triage.api.recording import Recording
 from triage.api.ticket_schemas import ReviewIn, StoredTicket
 from triage.api.tickets import json_response
 from triage.settings import Settings
-from triage.store import Store, TicketNotFound, get_ticket, submit_review
+from triage.store.errors import TicketNotFound
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported at the first call, only when recording is on
+    from triage.store import Store
 
 STORE_DOWN = "`store_unavailable`: the store cannot be reached; retry after `Retry-After` seconds."
 NOT_FOUND = "`not_found`: no stored ticket has this id (none at all while TRIAGE_RECORD=off)."
@@ -32,10 +35,14 @@ def _store(recording: Recording) -> Store:
 
 
 def _lookup(store: Store, ticket_id: str) -> Response:
+    from triage.store import get_ticket
+
     return json_response(StoredTicket.from_view(get_ticket(store, ticket_id)))
 
 
 def _review(raw: bytes, content_type: str | None, store: Store, ticket_id: str, settings: Settings) -> Response:
+    from triage.store import submit_review
+
     require_json(content_type)
     review = parse_body(raw, ReviewIn)
     labels = review.labels.model_dump(exclude_none=True)

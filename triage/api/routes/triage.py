@@ -1,9 +1,15 @@
 """POST /v1/triage and /v1/triage/batch: routing suggestions for tickets.
 
 The endpoints are ``async`` and only read the body (already buffered by the middleware); parsing, validation,
-cleaning and the model run in one worker-thread hop (:mod:`triage.api.tickets`)."""
+cleaning and the model run in one worker-thread hop (:mod:`triage.api.tickets`), except for a single ticket of at
+most ``INLINE_BYTES`` while such answers take a few milliseconds (:class:`~triage.api.state.AnswerTime`): that
+one is answered on the event loop, as the hop itself cost about as much (benchmarks/README.md, "A lean, fast
+service"). A longer ticket, a slow model and every batch go to a worker thread, so that no request holds the
+loop for long."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +20,7 @@ from triage.api.openapi import errors, json_body
 from triage.api.schemas import BatchRequest, BatchResponse, TicketIn, TriageResponse
 
 router = APIRouter(prefix="/v1", tags=["triage"], responses=errors(400, 413, 415, 422, 503))
+INLINE_BYTES = 2048  # covers nine in ten IT tickets and every Banking77 query
 
 
 @router.post("/triage", response_model=TriageResponse, summary="Triage one ticket", openapi_extra=json_body(TicketIn))
@@ -26,9 +33,13 @@ async def triage_one(
     triager = state.current()
     raw = await request.body()
     content_type = request.headers.get("content-type")
-    return await run_in_threadpool(
-        tickets.triage_one, raw, content_type, triager, settings, metrics, recording.recorder
-    )
+    work = partial(tickets.triage_one, raw, content_type, triager, settings, metrics, recording.recorder)
+    if len(raw) > INLINE_BYTES:
+        return await run_in_threadpool(work)
+    timing = state.answer_time
+    if timing.short():
+        return timing.timed(work)
+    return await run_in_threadpool(timing.timed, work)
 
 
 @router.post(
