@@ -31,12 +31,14 @@ run: train
 	$(BIN)/triage serve --model $(MODEL) --host $(HOST) --port $(PORT) $(if $(TRIAGE_API_KEYS),,--no-auth)
 
 # Tools the tests drive, from Debian: Chromium for the report and desk browser tests (no browser download:
-# Playwright drives /usr/bin/chromium), promtool (package prometheus) for the alert rules in deploy/.
+# Playwright drives /usr/bin/chromium), promtool (package prometheus) for the alert rules in deploy/, Java 17
+# for the Spark tests (--engine spark).
 # Installed once, with sudo when not root.
 tools:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	[ -z "$$missing" ] || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing; }

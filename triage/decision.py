@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -213,18 +214,22 @@ class Triager:
     @classmethod
     def from_settings(cls, bundle: Bundle, settings: Settings) -> Triager:
         """The triager the service and the CLI use: thresholds and set coverage from ``TRIAGE_*`` settings."""
-        return cls(
-            bundle,
-            thresholds=settings.thresholds,
-            default_threshold=settings.default_threshold,
-            set_coverage=settings.prediction_set_coverage,
-            priority_guard=settings.priority_guard,
-            priority_order=settings.priority_order,
-            priority_top_levels=settings.priority_top_levels,
-            tier_order=settings.tier_order,
-            tier_under_cost=settings.tier_under_cost,
-            tier_over_cost=settings.tier_over_cost,
-        )
+        return cls(bundle, **cls.options(settings))
+
+    @staticmethod
+    def options(settings: Settings) -> dict[str, Any]:
+        """The keyword arguments of a triager from ``TRIAGE_*`` settings: plain values (Spark ships them)."""
+        return {
+            "thresholds": dict(settings.thresholds),
+            "default_threshold": settings.default_threshold,
+            "set_coverage": settings.prediction_set_coverage,
+            "priority_guard": settings.priority_guard,
+            "priority_order": list(settings.priority_order),
+            "priority_top_levels": settings.priority_top_levels,
+            "tier_order": list(settings.tier_order),
+            "tier_under_cost": settings.tier_under_cost,
+            "tier_over_cost": settings.tier_over_cost,
+        }
 
     @property
     def version(self) -> str:

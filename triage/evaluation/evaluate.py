@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from triage.decision import Assessment, Triager
 
 
+AUTO_ROUTE_RULE = (
+    "auto_route when every head's confidence reaches the threshold of its predicted label, the ticket is not "
+    "unfamiliar, no lower priority is assigned while the most urgent one is likely, and no other tier has a lower "
+    "expected cost"
+)
+
+
 def _head_report(model: TriageModel, head: str, truth: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
     classes = model.classes(head)
     best = proba.argmax(axis=1)
@@ -87,9 +94,7 @@ def evaluate(triager: Triager, frame: pd.DataFrame, *, slices: Sequence[str] = (
         "unfamiliar": float(assessment.unfamiliar.mean()) if len(frame) else 0.0,
         "priority_risk": _share(assessment.priority_risk),
         "tier_risk": _share(assessment.tier_risk),
-        "rule": "auto_route when every head's confidence reaches the threshold of its predicted label, the ticket "
-        "is not unfamiliar, no lower priority is assigned while the most urgent one is likely, and no other "
-        "tier has a lower expected cost",
+        "rule": AUTO_ROUTE_RULE,
         "unknown_label_deferred": float((~assessment.auto_route[unknown_any]).mean()) if unknown_any.any() else None,
         "global_threshold": _global_threshold(assessment, all_correct, unknown_any, triager.default_threshold),
     }
