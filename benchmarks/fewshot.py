@@ -1,12 +1,14 @@
 """A desk with little history: Banking77 with N tickets per intent, through the CLI.
 
-    python benchmarks/fewshot.py [--shots 5 10 20] [--seed 0] [--extra=...]
+    python benchmarks/fewshot.py [--shots 5 10 20] [--fine-tune on off] [--seed 0] [--extra=...]
 
 For each N, the first N tickets of each intent after shuffling train.csv with the seed are written to a
 temporary file; `triage train` runs with the defaults (or `--extra` options) and `triage evaluate` measures
 the bundle on the whole test.csv (3,080 tickets), as benchmarks/accuracy.py does. Reports accuracy, macro-F1,
 how much the certified thresholds let through (auto-routed share and its precision) and the baseline (TF-IDF
-+ linear SVM on the same N per intent). Results go to benchmarks/results/fewshot.json.
++ linear SVM on the same N per intent). With ``--fine-tune on off`` each N is trained both ways, side by side
+(`--fine-tune` of `triage train`: the encoder adapted to the intents, or frozen), with the training wall time
+and the machine's load. Results go to benchmarks/results/fewshot.json.
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--extra", default="", help="extra options for triage train")
     parser.add_argument("--tag", default="", help="suffix of the result key")
+    parser.add_argument(
+        "--fine-tune", nargs="*", default=[], choices=["auto", "on", "off"], help="train once per mode, side by side"
+    )
     args = parser.parse_args()
     folder = SHARED / "banking77"
     if not folder.is_dir():
         sys.exit(f"skipping: {folder} not found (set TRIAGE_SHARED_DATA)")
     results_file = ROOT / "benchmarks" / "results" / "fewshot.json"
-    results = json.loads(results_file.read_text()) if results_file.exists() else {}
     train = pd.read_csv(folder / "train.csv")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -49,10 +53,22 @@ def main() -> None:
         for shots in args.shots:
             train_file = work / f"banking77_{shots}shot.csv"
             first_per_class(train, shots, args.seed).to_csv(train_file, index=False)
-            key = f"banking77-{shots}shot-seed{args.seed}" + (f"-{args.tag}" if args.tag else "")
-            results[key] = bench(f"banking77_{shots}shot", train_file, folder / "test.csv", work, args.extra.split())
-            results_file.parent.mkdir(parents=True, exist_ok=True)
-            results_file.write_text(json.dumps(results, indent=2))
+            for mode in args.fine_tune or [None]:
+                name = f"banking77_{shots}shot" + (f"_finetune-{mode}" if mode else "")
+                key = f"banking77-{shots}shot-seed{args.seed}" + (f"-finetune-{mode}" if mode else "")
+                key += f"-{args.tag}" if args.tag else ""
+                extra = args.extra.split() + (["--fine-tune", mode] if mode else [])
+                load_before = os.getloadavg()[0]
+                result = bench(name, train_file, folder / "test.csv", work, extra)
+                manifest = json.loads((work / f"{name}-model" / "manifest.json").read_text())
+                result["fine_tune"] = manifest["training"].get("fine_tune")
+                result["load_1min"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
+                print(key, json.dumps({k: result[k] for k in ("fine_tune", "load_1min")}), flush=True)
+                # merged with what is on file now: another run may have written its own keys meanwhile
+                results = json.loads(results_file.read_text()) if results_file.exists() else {}
+                results[key] = result
+                results_file.parent.mkdir(parents=True, exist_ok=True)
+                results_file.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
