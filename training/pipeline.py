@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator
 
+from training.sampling import Sample, recent_sample
 from training.selection import CANDIDATES, Selection, choose_feature_set
 from training.splits import Split, holdout_split
 from triage.data import ColumnMapping, Tickets, load_mapping, load_tickets
@@ -26,6 +28,7 @@ from triage.data.loader import LabelledSource
 from triage.evaluation import evaluate_model
 from triage.features import FEATURE_SETS, uses_embeddings
 from triage.features.encoder import cached_encoder
+from triage.features.finetune import FineTuneSettings, decide_fine_tune, tune_encoders
 from triage.models import Bundle, TriageModel, save_bundle
 from triage.models.bundle import remove_partial
 from triage.models.head import ClassThreshold, class_thresholds, precision_threshold
@@ -35,6 +38,7 @@ from triage.tracking import flatten_metrics, log_json, mlflow_run
 logger = logging.getLogger(__name__)
 
 DEFAULT_FALSE_ALARM_RATE = 0.2  # of the novelty check, when no simulation can choose one
+DEFAULT_MAX_TICKETS = 100_000  # where more history stops paying for its memory (benchmarks/README.md)
 
 
 class TrainConfig(BaseModel):
@@ -77,7 +81,22 @@ class TrainConfig(BaseModel):
     novelty_seconds: float = Field(30.0, gt=0.0, description="time budget of the leave-classes-out rounds")
     seed: int = 0
     quantize: bool = Field(True, description="int8 ONNX encoder (faster; measured cost in benchmarks/README)")
+    fine_tune: str = Field(
+        "off",
+        pattern="^(auto|on|off)$",
+        description="adapt the sentence encoder to the classes (contrastive fine-tuning, one encoder per "
+        "calibration fold for honest out-of-fold scores): auto (small classes, few tickets: "
+        "triage.features.finetune.decide_fine_tune), on or off (the default: it has not paid off yet, "
+        "benchmarks/README.md)",
+    )
     max_tokens: int = Field(128, ge=8, le=512)
+    max_tickets: int = Field(
+        DEFAULT_MAX_TICKETS,
+        ge=0,
+        description="train on at most this many tickets, the most recent first (a random sample without "
+        "timestamps), every class keeping min_per_class; 0: every ticket",
+    )
+    min_per_class: int = Field(50, ge=1, description="tickets every class keeps under max_tickets")
     mlflow: bool = True
     cache_dir: Path | None = None
 
@@ -100,6 +119,7 @@ class TrainResult:
     metrics: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     run_id: str | None = None
+    sample: Sample | None = None  # the tickets used under max_tickets
 
 
 def fingerprint(frame: pd.DataFrame, heads: Sequence[str]) -> str:
@@ -169,6 +189,13 @@ def train(
     tickets = load_tickets(paths, mapping, min_class_count=config.min_class_count, labelled=labelled)
     tickets.quality.render()
     frame, heads = tickets.frame, tickets.heads
+    sample = recent_sample(
+        frame, heads, max_tickets=config.max_tickets, min_per_class=config.min_per_class, seed=config.seed
+    )
+    if sample.method != "all":
+        logger.warning("%s", sample.description)
+        frame = frame.iloc[sample.rows].reset_index(drop=True)
+        tickets = Tickets(frame, tickets.quality)  # the split's positions index these (and the rest is freed)
     split = holdout_split(frame, heads, test_size=config.holdout, seed=config.seed)
     logger.info("split %s", split.description)
     train_part, test_part = frame.iloc[split.train], frame.iloc[split.test]
@@ -204,14 +231,35 @@ def train(
         timings["select_features"] = time.perf_counter() - t
 
     refit = config.refit and len(test_part) > 0
+    tuning = decide_fine_tune(
+        config.fine_tune, train_part[heads[0]].tolist(), uses_embeddings=uses_embeddings(feature_set)
+    )
+    logger.info("fine-tuning the encoder: %s", tuning.reason)
+    scratch = tempfile.TemporaryDirectory(prefix="triage-encoders-") if tuning.on else None  # until the bundle
 
     def fit(part: pd.DataFrame, *, novelty: bool) -> TriageModel:
         auto = config.novelty_false_alarm_rate == "auto"
         rate = config.novelty_false_alarm_rate if novelty else None
+        tuned = None
+        learnable = part[heads[0]].value_counts().ge(max(config.min_class_count, config.calibration_folds)).sum()
+        if scratch is not None and learnable >= 2:  # cross-fitted when shipped (novelty): it picks the thresholds
+            t = time.perf_counter()
+            tuned = tune_encoders(
+                embedding_model,
+                part["text"].tolist(),
+                part[heads[0]].tolist(),
+                Path(scratch.name) / f"{len(part)}-{novelty}",
+                cross_fit=novelty,
+                n_folds=config.calibration_folds,
+                max_tokens=config.max_tokens,
+                quantize=config.quantize,
+                settings=FineTuneSettings(seed=config.seed),
+            )
+            timings["fine_tune"] = timings.get("fine_tune", 0.0) + time.perf_counter() - t
         return TriageModel(
             feature_set=feature_set,
-            encoder_dir=encoder_dir,
-            cache_path=cache_path,
+            encoder_dir=tuned.encoder_dir if tuned else encoder_dir,
+            cache_path=None if tuned else cache_path,  # a fine-tuned encoder's embeddings are never reused
             C=config.C,
             loss=config.loss,
             class_weight=config.class_weight,
@@ -223,7 +271,12 @@ def train(
             precision_target=config.precision_targets.get(heads[0], config.precision_target),
             trees=bool(trees),
             progress=True,
-        ).fit(part["text"].tolist(), part[heads])
+        ).fit(
+            part["text"].tolist(),
+            part[heads],
+            folds=tuned.folds if tuned else None,
+            fold_encoders=tuned.fold_encoders if tuned else None,
+        )
 
     t = time.perf_counter()
     metrics: dict[str, Any] = {}
@@ -273,13 +326,25 @@ def train(
             ),
         },
         "novelty_rate": novelty_rate.model_dump(mode="json") if novelty_rate is not None else None,
+        "fine_tune": {
+            **asdict(tuning),
+            "settings": asdict(FineTuneSettings(seed=config.seed)) if tuning.on else None,
+            "cross_fitted_folds": config.calibration_folds if tuning.on else None,
+            "seconds": round(timings.get("fine_tune", 0.0), 1),
+        },
+        "sample": sample.manifest(),
         "feature_selection": asdict(selection)
         if selection
         else {"chosen": feature_set, "trees": bool(trees), "reason": "given"},
         "embedding_model": embedding_model if uses_embeddings(feature_set) else None,
         "config": config.model_dump(mode="json"),
     }
-    data = {"fingerprint": fingerprint(frame, heads), "n_tickets": len(frame), "files": tickets.quality.files}
+    data = {
+        "fingerprint": fingerprint(frame, heads),  # of the tickets used
+        "n_tickets": len(frame),
+        "n_available": sample.n_available,
+        "files": tickets.quality.files,
+    }
     used_mapping = (mapping or load_mapping(None)).model_dump(mode="json")
     files = ", ".join(Path(p).name for p in paths)
     run_name = f"train {files[:80]} {time.strftime('%Y-%m-%d %H:%M')}"  # the data and the time, not "train"
@@ -343,4 +408,6 @@ def train(
                 {h: {k: v.model_dump() for k, v in classes.items()} for h, classes in per_class.items()},
             )
             mlflow.log_artifacts(str(bundle.path), artifact_path="bundle")
-    return TrainResult(bundle, tickets, split, selection, metrics, timings, run.info.run_id if run else None)
+    return TrainResult(
+        bundle, tickets, split, selection, metrics, timings, run.info.run_id if run else None, sample=sample
+    )

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         description="Set by `triage serve` with several workers (not by hand): the folder where they share "
         "reloads, metrics and once-only duties.",
     )
+    replica_poll: float = Field(
+        3.0,
+        gt=0.0,
+        le=300.0,
+        description="Seconds between reads of the reloads other replicas on the same database published.",
+    )
     auth_health: bool = Field(False, description="Require an API key on /healthz and /readyz.")
     auth_metrics: bool = Field(False, description="Require an API key on /metrics.")
     max_batch: int = Field(256, ge=1, description="Most tickets in one /v1/triage/batch call.")

@@ -13,6 +13,16 @@ from rich.console import Console
 from rich.table import Table
 
 from triage.cli import app, err
+from triage.cli.batch import (
+    BatchDataArg,
+    Engine,
+    EngineOpt,
+    MasterOpt,
+    bundle_source,
+    evaluate_on_spark,
+    local_paths,
+    predict_on_spark,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,6 +152,18 @@ def train(
         ),
     ] = Trees.auto,
     holdout: Annotated[float, typer.Option(help="Share held out for test metrics (0: train on all).")] = 0.2,
+    max_tickets: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Train on at most this many tickets: the most recent (a random sample without timestamps), "
+            "every class keeping --min-per-class; 0: every ticket. The share used is printed and kept in the "
+            "manifest.",
+        ),
+    ] = 100_000,
+    min_per_class: Annotated[
+        int, typer.Option(min=1, help="With --max-tickets: tickets every class keeps, however old.")
+    ] = 50,
     no_refit: Annotated[
         bool,
         typer.Option(
@@ -175,6 +197,14 @@ def train(
     novelty_seconds: Annotated[
         float, typer.Option(min=1.0, help="With --novelty-false-alarm auto: time budget of the simulation.")
     ] = 30.0,
+    fine_tune: Annotated[
+        Trees,
+        typer.Option(
+            help="Adapt the sentence encoder to the classes (contrastive fine-tuning, once per calibration fold "
+            "and once on all tickets; minutes of CPU): auto (when the median class has under 15 tickets and "
+            "there are at most 3,000), on or off (the default, until it pays off: benchmarks/README.md).",
+        ),
+    ] = Trees.off,
     no_quantize: Annotated[bool, typer.Option("--no-quantize", help="Keep the encoder in fp32.")] = False,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not track the run in MLflow.")] = False,
     from_store: Annotated[
@@ -209,6 +239,8 @@ def train(
         feature_set=features,
         trees=trees.value,
         holdout=holdout,
+        max_tickets=max_tickets,
+        min_per_class=min_per_class,
         refit=not no_refit,
         embedding_model=embedding_model,
         min_class_count=min_class_count,
@@ -217,6 +249,7 @@ def train(
         novelty_seconds=novelty_seconds,
         **_precision_targets(precision_target or []),
         quantize=not no_quantize,
+        fine_tune=fine_tune.value,
         mlflow=not no_mlflow,
     )
     export_mapping = mapping_from_options(
@@ -224,9 +257,14 @@ def train(
     )
     labelled = _store_source(database_url) if from_store else None
     result = run_training(data, out_dir, export_mapping, config=config, labelled=labelled)
+    if result.sample is not None and result.sample.method != "all":
+        err.print(f"tickets: {result.sample.description}")
     err.print(f"split: {result.split.description}")
     if result.selection:
         err.print(f"model: {result.selection.reason}")
+    tuning = result.bundle.manifest.training.get("fine_tune") or {}
+    if tuning.get("on"):
+        err.print(f"encoder fine-tuned: {tuning['reason']} ({tuning['seconds']:.0f} s)")
     if result.metrics:
         out.print(_metrics_table(result.metrics))
     manifest = result.bundle.manifest
@@ -276,7 +314,7 @@ NoMlflowOpt = Annotated[bool, typer.Option("--no-mlflow", help="Do not log the r
 @app.command()
 def evaluate(
     model: ModelOpt,
-    data: DataArg,
+    data: BatchDataArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Report directory (metrics.json and more).")],
     text: TextOpt = None,
     label: LabelOpt = None,
@@ -291,18 +329,30 @@ def evaluate(
         bool, typer.Option(help="Show a few shortened tickets per frequent confusion (ticket text is personal data).")
     ] = True,
     no_mlflow: NoMlflowOpt = False,
+    engine: EngineOpt = Engine.local,
+    master: MasterOpt = None,
 ) -> None:
-    """Evaluate a bundle on labelled tickets; writes metrics.json, report.html, report.md, data_quality.json."""
+    """Evaluate a bundle on labelled tickets; writes metrics.json, report.html, report.md, data_quality.json
+    (with --engine spark, metrics.json only: the same metrics, from counts aggregated on Spark)."""
     from triage.data import load_tickets
     from triage.evaluation import evaluate as run_evaluation
     from triage.evaluation.report import write_reports
     from triage.tracking import log_evaluation
 
-    triager = _triager(model)
+    triager = _triager(bundle_source(model))
     export_mapping = _bundle_mapping(
         triager, mapping, text, label, id_column, time_column, encoding, date_format, dayfirst
     )
-    tickets = load_tickets(data, export_mapping, dedupe=False)
+    if engine is Engine.spark:
+        if slice_by:
+            raise typer.BadParameter("slices need --engine local", param_hint="--slice")
+        metrics = evaluate_on_spark(triager, data, out_dir, export_mapping, master)
+        out.print(_metrics_table(metrics))
+        out.print(f"wrote {out_dir}/metrics.json (the reports need --engine local)")
+        if not no_mlflow:
+            _log(lambda: log_evaluation(triager.bundle.manifest, out_dir, metrics, kind="evaluation"))
+        return
+    tickets = load_tickets(local_paths(data), export_mapping, dedupe=False)
     tickets.quality.render()
     _warn_unknown_labels(triager, tickets.frame)
     evaluation = run_evaluation(triager, tickets.frame, slices=slice_by or ())
@@ -466,28 +516,39 @@ def _log(action: Callable[[], str | None]) -> None:
 @app.command()
 def predict(
     model: ModelOpt,
-    data: DataArg,
-    out_file: Annotated[Path, typer.Option("--out", help="CSV to write: one row per ticket.")],
+    data: BatchDataArg,
+    out_path: Annotated[
+        str,
+        typer.Option(
+            "--out", help="CSV to write: one row per ticket (--engine spark: a folder of Parquet, by decision)."
+        ),
+    ],
     text: TextOpt = None,
     mapping: MappingOpt = None,
     id_column: IdOpt = None,
     encoding: EncodingOpt = None,
     date_format: DateFormatOpt = None,
     dayfirst: DayfirstOpt = None,
+    engine: EngineOpt = Engine.local,
+    master: MasterOpt = None,
 ) -> None:
     """Predict every head for every ticket of the exports; writes per ticket its id, per head the label, its
     confidence, the threshold it was held to and the prediction set, then the decision and the reasons for
-    review: what the API answers, as a table."""
+    review: what the API answers, as a table (with --engine spark, as Parquet partitioned by decision)."""
     import pandas as pd
 
     from triage.data import load_tickets
 
-    triager = _triager(model)
+    triager = _triager(bundle_source(model))
     export_mapping = _bundle_mapping(triager, mapping, text, None, id_column, None, encoding, date_format, dayfirst)
-    tickets = load_tickets(data, export_mapping, require_labels=False, dedupe=False)
+    if engine is Engine.spark:
+        out.print(predict_on_spark(triager, data, out_path, export_mapping, master))
+        return
+    tickets = load_tickets(local_paths(data), export_mapping, require_labels=False, dedupe=False)
     tickets.quality.render()
     predictions = pd.DataFrame(_decision_rows(triager, tickets.frame["text"].tolist()))
     predictions.insert(0, "id", tickets.frame["id"].to_numpy())
+    out_file = Path(out_path)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     predictions.to_csv(out_file, index=False, float_format="%.4f")
     out.print(f"wrote {len(predictions)} predictions to {out_file}")

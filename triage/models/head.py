@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -197,9 +198,17 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
             return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000)
         return LinearSVC(C=self.C, class_weight=self.class_weight)
 
-    def fit(self, X: Any, y: Any) -> CalibratedLinearHead:
-        """Fit on features ``X`` and string labels ``y``; every class needs ``calibration_folds`` examples."""
+    def fit(
+        self, X: Any, y: Any, *, folds: np.ndarray | None = None, fold_X: Sequence[Any] | None = None
+    ) -> CalibratedLinearHead:
+        """Fit on features ``X`` and string labels ``y``; every class needs ``calibration_folds`` examples.
+
+        ``folds`` (a fold number per row) with ``fold_X`` (one feature matrix per fold) cross-fit features that
+        were themselves learned from the tickets (a fine-tuned encoder, :mod:`triage.features.finetune`): the
+        rows of fold ``k`` are scored out of fold on ``fold_X[k]`` by a model fitted on its other rows."""
         self._validate_params()
+        if (folds is None) != (fold_X is None):
+            raise ValueError("folds and fold_X go together")
         y = np.asarray(y, dtype=object)
         labels, y_index, counts = np.unique(y, return_inverse=True, return_counts=True)
         if len(labels) < 2:
@@ -207,7 +216,7 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         if counts.min() < self.calibration_folds:
             rare = labels[counts < self.calibration_folds].tolist()
             raise ValueError(f"classes {rare} have fewer than calibration_folds={self.calibration_folds} examples")
-        held_out, tree_log, self.estimator_, self.trees_ = self._fit_models(X, y, y_index)
+        held_out, tree_log, self.estimator_, self.trees_ = self._fit_models(X, y, y_index, folds, fold_X)
         calibration, conformal = train_test_split(
             np.arange(len(y)),
             test_size=0.5,
@@ -235,32 +244,58 @@ class CalibratedLinearHead(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_models(
-        self, X: Any, y: np.ndarray, y_index: np.ndarray
+        self,
+        X: Any,
+        y: np.ndarray,
+        y_index: np.ndarray,
+        given_folds: np.ndarray | None = None,
+        fold_X: Sequence[Any] | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, Any, list[WordTrees]]:
         """Out-of-fold linear scores, with ``trees`` the trees' out-of-fold log-probabilities, the linear model
         fitted on every ticket, and the fold trees (kept for prediction, empty without ``trees``). Each ticket
-        is scored by models that never saw it. The fits are independent and release the GIL: ``n_jobs``
-        threads run them (``None``: one per core), each tree model on one thread."""
-        folds = list(
-            StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state).split(
-                np.zeros(len(y)), y_index
+        is scored by models that never saw it (with ``given_folds``, on its fold's own features ``fold_X[k]``;
+        the trees read the word block, the same in every fold). The fits are independent and release the GIL:
+        ``n_jobs`` threads run them (``None``: one per core), each tree model on one thread."""
+        if given_folds is None or fold_X is None:
+            folds = list(
+                StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state).split(
+                    np.zeros(len(y)), y_index
+                )
             )
-        )
+            fold_X = [X] * len(folds)
+        else:
+            given_folds = np.asarray(given_folds)
+            if len(given_folds) != len(y) or set(np.unique(given_folds).tolist()) - set(range(len(fold_X))):
+                raise ValueError(f"folds must give each of the {len(y)} rows a number below {len(fold_X)}")
+            folds = [(np.flatnonzero(given_folds != k), np.flatnonzero(given_folds == k)) for k in range(len(fold_X))]
+        labels = np.unique(y)
 
-        def linear(rows: np.ndarray) -> Any:
-            return self._base().fit(X[rows], y[rows])
+        def linear(rows: np.ndarray | None, features: Any = X) -> Any:  # None: every ticket, X itself, no copy
+            return self._base().fit(X, y) if rows is None else self._base().fit(features[rows], y[rows])
+
+        def scores(model: Any, features: Any) -> np.ndarray:
+            """A fold model's scores in every class's column (a class it never saw scores below all others)."""
+            found = as_logits(model.decision_function(features))
+            if found.shape[1] == len(labels):
+                return found
+            full = np.full((found.shape[0], len(labels)), found.min() - 1.0)
+            full[:, np.searchsorted(labels, model.classes_)] = found
+            return full
+
+        # the trees read only the word block: its rows are copied per fold, not those of the whole matrix
+        words = X[:, : self.tree_columns] if self.trees and self.tree_columns is not None else X
 
         def trees(rows: np.ndarray) -> WordTrees:
             model = WordTrees(columns=self.tree_columns, random_state=self.random_state, n_jobs=1)
-            return model.fit(X[rows], y_index[rows])
+            return model.fit(words[rows], y_index[rows])
 
         with ThreadPoolExecutor(self.n_jobs or os.cpu_count()) as pool:
-            full = pool.submit(linear, np.arange(len(y)))  # the longest fit first
-            fold_linear = [pool.submit(linear, fit_rows) for fit_rows, _ in folds]
+            full = pool.submit(linear, None)  # the longest fit first
+            fold_linear = [pool.submit(linear, rows, F) for (rows, _), F in zip(folds, fold_X, strict=True)]
             fold_trees = [pool.submit(trees, fit_rows) for fit_rows, _ in folds] if self.trees else []
             held_out = np.zeros((len(y), len(np.unique(y_index))))
-            for (_, out_rows), model in zip(folds, fold_linear, strict=True):
-                held_out[out_rows] = as_logits(model.result().decision_function(X[out_rows]))
+            for (_, out_rows), model, F in zip(folds, fold_linear, fold_X, strict=True):
+                held_out[out_rows] = scores(model.result(), F[out_rows])
             trees_fitted = [future.result() for future in fold_trees]
             estimator = full.result()
         if not trees_fitted:

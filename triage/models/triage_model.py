@@ -19,7 +19,8 @@ from sklearn.pipeline import FeatureUnion
 
 from triage.data.mapping import HEADS
 from triage.errors import ConfigError
-from triage.features import FEATURE_SETS, build_features, uses_embeddings
+from triage.features import FEATURE_SETS, SentenceEmbedding, build_features, uses_embeddings
+from triage.features.text import transform_unit
 from triage.models.head import CalibratedLinearHead
 from triage.models.novelty import NearestNeighbourNovelty
 from triage.models.novelty_rate import NoveltyRateChoice, simulate_new_kinds
@@ -91,12 +92,28 @@ class TriageModel:
             tree_columns=blocks["word"].shape[1] if self.trees else None,  # the word block comes first
         )
 
-    def fit(self, texts: Sequence[str], labels: pd.DataFrame) -> TriageModel:
-        """Fit on cleaned ticket texts and a frame with one column per head (missing labels as NA)."""
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: pd.DataFrame,
+        *,
+        folds: np.ndarray | None = None,
+        fold_encoders: Sequence[str | Path] | None = None,
+    ) -> TriageModel:
+        """Fit on cleaned ticket texts and a frame with one column per head (missing labels as NA).
+
+        With an encoder fine-tuned on these tickets (``encoder_dir``), ``fold_encoders[k]`` is the one
+        fine-tuned without the tickets of fold ``k`` (``folds[i]`` is ticket ``i``'s fold): every head scores a
+        ticket out of fold with the encoder that never saw it, so thresholds, calibration and conformal sets
+        stay honest (:func:`triage.features.finetune.cross_fitted_encoders`)."""
         import pandas as pd
 
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} label rows")
+        if (folds is None) != (fold_encoders is None):
+            raise ValueError("folds and fold_encoders go together")
+        if fold_encoders is not None and not self.uses_embeddings:
+            raise ConfigError(f"fold encoders need a feature set with embeddings, not {self.feature_set!r}")
         if self.trees and FEATURE_SETS.get(self.feature_set, ("word",))[0] != "word":
             raise ConfigError(f"boosted trees read word TF-IDF, which feature set {self.feature_set!r} lacks")
         texts = [str(t) for t in texts]
@@ -109,6 +126,11 @@ class TriageModel:
         )
         blocks = {name: unit.fit_transform(texts) for name, unit in self.features_.transformer_list}
         X = self._stack(blocks)
+        fold_X = None
+        if fold_encoders is not None:
+            fold_X = [
+                self._stack({**blocks, "embedding": self._fold_embedding(encoder, texts)}) for encoder in fold_encoders
+            ]
         self.heads_: dict[str, CalibratedLinearHead] = {}
         self.skipped_heads_: dict[str, str] = {}
         self.excluded_classes_: dict[str, dict[str, int]] = {}
@@ -124,7 +146,9 @@ class TriageModel:
             if len(counts) - len(rare) < 2:
                 self.skipped_heads_[head] = f"{len(counts) - len(rare)} learnable class(es); a head needs 2"
                 continue
-            self.heads_[head] = self._head(blocks).fit(X[keep], y[keep].astype(str))
+            rows_X = X if keep.all() else X[keep]  # a head of every ticket reads X itself, not a copy
+            cross = {} if fold_X is None else {"folds": np.asarray(folds)[keep], "fold_X": [F[keep] for F in fold_X]}
+            self.heads_[head] = self._head(blocks).fit(rows_X, y[keep].astype(str), **cross)
             kept[head] = keep
         if not self.heads_:
             raise ValueError(f"no head could be trained: {self.skipped_heads_ or 'no label columns'}")
@@ -146,6 +170,11 @@ class TriageModel:
             )
         return self
 
+    def _fold_embedding(self, encoder_dir: str | Path, texts: list[str]) -> np.ndarray:
+        """The embedding block of the texts by a fold's encoder (not cached: a fold encoder is used once)."""
+        unit = SentenceEmbedding(encoder_dir=encoder_dir, weight=self.embedding_weight, progress=self.progress)
+        return np.asarray(unit.fit_transform(texts))
+
     def _choose_novelty_rate(
         self, blocks: dict[str, Any], X: Any, labels: pd.DataFrame, kept: dict[str, np.ndarray]
     ) -> NoveltyRateChoice:
@@ -159,9 +188,10 @@ class TriageModel:
         def classifier() -> Any:
             return base()
 
+        every = len(rows) == X.shape[0]  # no copy of the matrices when the head kept every ticket
         return simulate_new_kinds(
-            X[rows],
-            Z[rows],
+            X if every else X[rows],
+            Z if every else Z[rows],
             y,
             classifier,
             target=self.novelty_target,
@@ -182,7 +212,7 @@ class TriageModel:
         if not hasattr(self, "heads_"):
             raise NotFittedError("this TriageModel is not fitted yet; call fit() or load a bundle")
         texts = [str(t) for t in texts]
-        return {name: unit.transform(texts) for name, unit in self.features_.transformer_list}
+        return {name: transform_unit(unit, texts) for name, unit in self.features_.transformer_list}
 
     @staticmethod
     def _stack(blocks: dict[str, Any]) -> Any:
