@@ -69,12 +69,14 @@ def open_page(browser: Any, base: str, problems: list[str]) -> Any:
 def sign_in_by_keyboard(page: Any, base: str, name: str) -> None:
     page.goto(f"{base}/review")
     assert page.url.startswith(f"{base}/review/login")
-    page.keyboard.type(name)  # the name field has the focus
+    # the name field has the focus (autofocus): wait for it, a loaded machine may type before it is set
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'name'")
+    page.keyboard.type(name)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORDS[name])
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.url == f"{base}/review", page.url
+    assert page.url == f"{base}/review", (page.url, page.locator("main").inner_text()[:300])
 
 
 def current_id(page: Any) -> str:
