@@ -77,6 +77,15 @@ def _balanced(spark: SparkSession, frame: DataFrame) -> DataFrame:
     return frame.repartition(cores) if frame.rdd.getNumPartitions() < cores else frame
 
 
+def _read(spark: Any, paths: Sequence[str], mapping: ColumnMapping, warn: Any) -> list[Source]:
+    """The sources of ``paths``, each one's unreadable rows counted and said through ``warn``."""
+    sources = read_sources(spark, paths, encoding=mapping.encoding)
+    for source in sources:
+        if (bad := _unreadable(source)) and warn:
+            warn(f"{source.layout.path}: {bad} unreadable rows left out (wrong field count or invalid JSON)")
+    return sources
+
+
 def _unreadable(source: Source) -> int:
     """Rows of a CSV whose field count is not the header's, or JSON lines that do not parse: left out, counted."""
     from pyspark.sql import functions as F
@@ -136,10 +145,7 @@ def predict(
     from pyspark.sql import functions as F
 
     mapping = mapping or ColumnMapping()
-    sources = read_sources(spark, paths, encoding=mapping.encoding)
-    for source in sources:
-        if (bad := _unreadable(source)) and warn:
-            warn(f"{source.layout.path}: {bad} unreadable rows left out (wrong field count or invalid JSON)")
+    sources = _read(spark, paths, mapping, warn)
     bundle = ship_bundle(spark, triager, options)
     function = partial(predict_batches, bundle=bundle)
     scored = _scored(spark, sources, mapping, _decision_schema(triager), function, labels=False)
@@ -394,10 +400,7 @@ def evaluate(
     from pyspark import StorageLevel
 
     mapping = mapping or ColumnMapping()
-    sources = read_sources(spark, paths, encoding=mapping.encoding)
-    for source in sources:
-        if (bad := _unreadable(source)) and warn:
-            warn(f"{source.layout.path}: {bad} unreadable rows left out (wrong field count or invalid JSON)")
+    sources = _read(spark, paths, mapping, warn)
     bundle = ship_bundle(spark, triager, options)
     function = partial(evaluation_batches, bundle=bundle)
     rows = _scored(spark, sources, mapping, _evaluation_schema(triager), function, labels=True)

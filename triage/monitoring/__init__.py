@@ -11,8 +11,9 @@ SQLAlchemy) only when a store is there to measure.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from triage.lazy import lazy_names
 
 if TYPE_CHECKING:
     from triage.monitoring.collector import QualityCollector
@@ -26,7 +27,6 @@ _MODULES = {
     "quality": ("WINDOWS", "Counts", "HeadQuality", "QualitySummary", "WindowQuality", "compute_quality"),
     "reference": ("Reference", "served_reference"),
 }
-_HOME = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = [
     "WINDOWS",
     "Counts",
@@ -40,16 +40,4 @@ __all__ = [
     "served_reference",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its module at first use (and kept here)."""
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(__name__, _MODULES, __all__)

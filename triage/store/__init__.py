@@ -12,10 +12,11 @@ True
 
 from __future__ import annotations
 
-import importlib
 import sys
 from types import ModuleType  # not `import types`: `triage.store.types` would take its name here
 from typing import TYPE_CHECKING, Any
+
+from triage.lazy import lazy_names
 
 if TYPE_CHECKING:
     from triage.store.engine import Store, make_engine
@@ -41,7 +42,6 @@ _MODULES = {
     "schema": ("check_schema", "upgrade"),
     "tickets": ("find_ticket", "get_ticket"),
 }
-_HOME = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = [
     "LabelProvenance",
     "LabelledTicket",
@@ -84,19 +84,7 @@ __all__ = [
     "upgrade",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its module at first use (and kept here)."""
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(__name__, _MODULES, __all__)
 
 
 class _Package(ModuleType):
