@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from triage.aio import to_thread_finished
 from triage.store import Store
 from triage.store.outbox import LEASE, claim, mark_delivered, mark_failed, release
 
@@ -95,7 +96,7 @@ async def deliver_forever(sender: WebhookSender, *, every: float = 5.0) -> None:
     while True:
         sent = 0
         try:
-            sent = sum(await asyncio.to_thread(sender.deliver_due, limit=BATCH))
+            sent = sum(await to_thread_finished(sender.deliver_due, limit=BATCH))
         except Exception as exc:  # the store unreachable: the deliveries wait in the outbox
             logger.error("webhook deliveries postponed: %s", type(exc).__name__)
         if sent < BATCH:  # a full batch: more may be due at once

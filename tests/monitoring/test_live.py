@@ -97,3 +97,37 @@ def test_slow_queries_are_run_less_often(store: Store) -> None:
     clock.now += 200
     live.summary()
     wait_for(lambda: live.summary() is not first)
+
+
+def test_close_waits_for_a_running_refresh_and_starts_no_other(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At shutdown the service closes the cache before it disposes of the store: a refresh in flight
+    finishes first (its connection goes back to a live pool), and none starts after."""
+    import threading
+
+    from triage.monitoring import quality
+
+    seed(store, utcnow())
+    inside, release, finished = threading.Event(), threading.Event(), []
+    compute = quality.compute_quality
+
+    def slow(*args: object) -> object:
+        inside.set()
+        release.wait(5)
+        result = compute(*args)  # type: ignore[arg-type]
+        finished.append(time.monotonic())
+        return result
+
+    monkeypatch.setattr(quality, "compute_quality", slow)
+    live = LiveQuality(lambda: store)
+    assert live.summary() is None  # a refresh starts in the background
+    assert inside.wait(5)
+    threading.Timer(0.2, release.set).start()
+    live.close()
+    closed_at = time.monotonic()
+    assert finished and finished[0] <= closed_at  # close() returned after the refresh
+    kept = live.summary()
+    assert kept is not None and kept.windows["7d"].tickets == 9  # the refresh in flight was kept
+    live.clock = lambda: time.monotonic() + 10 * MAX_AGE  # stale: would start a refresh if open
+    assert not live.enabled and live.summary(wait=True) is kept and live.refresh() is None
+    time.sleep(0.1)
+    assert len(finished) == 1  # no refresh after the close, even asked for

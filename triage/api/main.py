@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, *, load_model: bool = True) -> 
     live = LiveQuality(lambda: recording.store, reference)  # live quality on /metrics, computed off the scrape
     metrics.registry.register(QualityCollector(live, reference, store_problem=lambda: recording.problem))
 
-    lifespan = chain(recording.lifespan, lifecycle.lifespan, recording.duties)  # duties once ready
+    lifespan = chain(recording.lifespan, live.lifespan, lifecycle.lifespan, recording.duties)  # duties once ready
     app = FastAPI(title="triage", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.model, app.state.metrics = settings, state, metrics
     app.state.drain, app.state.lifecycle, app.state.recording = drain, lifecycle, recording

@@ -18,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
+from triage.aio import to_thread_finished
 from triage.api.metrics import ServiceMetrics
 from triage.api.workers import one_worker
 from triage.settings import Settings
@@ -109,7 +110,7 @@ class Recording:
         while True:
             await asyncio.sleep(self.watch_every)
             try:
-                await asyncio.to_thread(check_schema, store.engine)
+                await to_thread_finished(check_schema, store.engine)
             except Exception as exc:  # unreachable, or migrated away under the running service
                 if self.unreachable is None:
                     logger.error("store unusable (%s); tickets are answered unrecorded", type(exc).__name__)

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from triage.aio import to_thread_finished
+
 if TYPE_CHECKING:  # the store (SQLAlchemy) is imported when recording is on
     from triage.store import Store
 
@@ -105,7 +107,7 @@ class Replicas:
         while True:
             await asyncio.sleep(self.every)
             try:
-                found = await asyncio.to_thread(self.pending)
+                found = await to_thread_finished(self.pending)
             except Exception as exc:
                 if not self._failing:
                     logger.error("cannot read the replicas' reloads (%s); trying again", type(exc).__name__)

@@ -13,11 +13,13 @@ tenth of the time: ``BUSY_SHARE``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 from triage.monitoring.reference import Reference
 
@@ -49,11 +51,26 @@ class LiveQuality:
         self._summary: QualitySummary | None = None
         self._at = self._tried = float("-inf")  # when the summary was computed; when a refresh last started
         self._running = threading.Lock()
+        self._starting = threading.Lock()
         self._took = 0.0  # seconds the last refresh took
+        self._closed = False
 
     @property
     def enabled(self) -> bool:
-        return self.store() is not None
+        return not self._closed and self.store() is not None
+
+    def close(self) -> None:
+        """No refresh from now on; waits for one running (its connection goes back before the store is
+        disposed: one left to the garbage collector warned at some later moment)."""
+        self._closed = True
+        with self._running:
+            pass
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        """The service's lifespan part: :meth:`close` at shutdown (chained inside the store's)."""
+        yield
+        await asyncio.to_thread(self.close)
 
     @property
     def age(self) -> float | None:
@@ -69,6 +86,8 @@ class LiveQuality:
         from triage.monitoring.quality import compute_quality
 
         with self._running:
+            if self._closed:  # checked holding the lock: close() waits for a refresh, or none starts after it
+                return None
             self._tried = self.clock()
             try:
                 summary = compute_quality(store, self.reference())
@@ -92,9 +111,11 @@ class LiveQuality:
         summary yet is measured now (a page can wait; a scrape should not)."""
         if self._summary is None and wait:
             return self.refresh() or self._summary
-        due = self.clock() - max(self._at, self._tried) >= self.interval  # a failed try waits too
-        if due and self.enabled and not self._running.locked():
-            threading.Thread(target=self._refresh_once, name="triage-live-quality", daemon=True).start()
+        with self._starting:  # two scrapes at once start one refresh
+            due = self.clock() - max(self._at, self._tried) >= self.interval  # a failed try waits too
+            if due and self.enabled and not self._running.locked():
+                self._tried = self.clock()  # the next scrape, before the thread runs, does not start another
+                threading.Thread(target=self._refresh_once, name="triage-live-quality", daemon=True).start()
         return self._summary
 
     def _refresh_once(self) -> None:

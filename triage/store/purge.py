@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
+from triage.aio import to_thread_finished
 from triage.store.audit import audit
 from triage.store.engine import Store
 from triage.store.models import tickets
@@ -45,7 +46,7 @@ async def purge_daily(store: Store, *, retention_days: int, every: float = DAY) 
     failed run is logged and retried at the next one; the service keeps serving."""
     while True:
         try:
-            purged = await asyncio.to_thread(purge_text, store, retention_days=retention_days)
+            purged = await to_thread_finished(purge_text, store, retention_days=retention_days)
             if purged:
                 log.info("purged the text of %d tickets older than %d days", purged, retention_days)
         except Exception as exc:  # a background task must not die
