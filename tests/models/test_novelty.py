@@ -70,3 +70,44 @@ def _at_distance(train: np.ndarray, distance: float) -> np.ndarray:
             break
     assert best is not None
     return best
+
+
+def test_many_sparse_rows_use_the_dense_block_of_common_words_with_the_same_distances(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch of TF-IDF rows multiplies the reference's most common words densely (the rest sparse); one
+    ticket keeps the plain sparse product. Both give the distances of the whole product (float32 rounding)."""
+    from triage.models import novelty
+
+    rng = np.random.default_rng(3)
+    words = rng.zipf(1.3, size=(400, 30)) % 5000  # a few words in most tickets, most words rare
+
+    def tfidf(rows: np.ndarray) -> sparse.csr_matrix:
+        data = rng.random(rows.size).astype(np.float32)
+        m = sparse.csr_matrix(
+            (data, (np.repeat(np.arange(len(rows)), rows.shape[1]), rows.ravel())), shape=(len(rows), 5000)
+        )
+        m.sum_duplicates()
+        return m
+
+    monkeypatch.setattr(novelty, "_DENSE_WORDS", 50)
+    detector = NearestNeighbourNovelty(max_reference=300).fit(tfidf(words[:300]))
+    batch = detector._rows(tfidf(words[300:]))
+    select, common, rest = detector._split_reference()
+    assert common.shape == (50, 300) and select.shape == (5000, 50)
+    reference_t = detector._reference_t()
+    assert rest.nnz + np.count_nonzero(common) == reference_t.nnz  # every reference weight in one part
+    assert set(np.flatnonzero(np.asarray(select.sum(axis=1)).ravel())) == set(
+        np.argsort(-np.diff(reference_t.indptr), kind="stable")[:50]
+    )  # the commonest words
+    plain = 1.0 - (batch @ reference_t).toarray().max(axis=1)
+    split = detector._distances(batch)  # 100 rows: the split product
+    np.testing.assert_allclose(split, plain, atol=1e-6)
+    one = detector._distances(batch[:1])  # one row: the plain product, exactly
+    assert one[0] == plain[0]
+    calls = []
+    monkeypatch.setattr(detector, "_split_reference", lambda: calls.append(1) or (select, common, rest))
+    detector._distances(batch[: novelty._DENSE_FROM - 1])
+    assert not calls
+    detector._distances(batch[: novelty._DENSE_FROM])
+    assert calls == [1]

@@ -30,6 +30,9 @@ from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
 
 _CHUNK = 1024
+_DENSE_FROM = 32
+"""Rows of TF-IDF tickets from which the reference's most common words are multiplied as a dense block."""
+_DENSE_WORDS = 256
 
 
 def _at_most(sorted_reference: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -131,16 +134,49 @@ class NearestNeighbourNovelty(BaseEstimator):
         """``1 - cosine similarity`` to the nearest reference ticket; ``exclude`` (reference positions, -1
         for none) leaves each ticket's own copy out."""
         distances = np.empty(Z.shape[0], dtype=np.float64)
-        reference_t = self._reference_t()
         for start in range(0, Z.shape[0], _CHUNK):
-            sims = (Z if Z.shape[0] <= _CHUNK else Z[start : start + _CHUNK]) @ reference_t
-            sims = sims.toarray() if sparse.issparse(sims) else np.asarray(sims)
+            sims = self._similarities(Z if Z.shape[0] <= _CHUNK else Z[start : start + _CHUNK])
             if exclude is not None:
                 own = exclude[start : start + _CHUNK]
                 rows = np.flatnonzero(own >= 0)
                 sims[rows, own[rows]] = -np.inf
             distances[start : start + _CHUNK] = 1.0 - sims.max(axis=1)
         return distances
+
+    def _similarities(self, Z: Any) -> np.ndarray:
+        """Cosine similarity of each (unit) row of ``Z`` to each reference ticket, as a dense array.
+
+        For many TF-IDF rows at once the product is split: the reference's ``_DENSE_WORDS`` most common words
+        (a third of its non-zeros on the IT tickets) as a dense block, multiplied by BLAS, and the rest as
+        sparse. A sparse product of the whole was nearly dense and paid for its bookkeeping: 0.87 -> 0.16 s
+        per 1,024 IT tickets against 20,000 reference tickets (benchmarks/README.md, batch prediction). The
+        sums are the same up to float32 rounding (~1e-7); a single ticket keeps the sparse product, cheaper
+        than reading the dense block."""
+        if sparse.issparse(Z) and Z.shape[0] >= _DENSE_FROM:
+            select, common, rest = self._split_reference()
+            sims = np.asarray((Z @ select).toarray() @ common)
+            sims += (Z @ rest).toarray()
+            return sims
+        product = Z @ self._reference_t()
+        return product.toarray() if sparse.issparse(product) else np.asarray(product)
+
+    def _split_reference(self) -> tuple[Any, np.ndarray, Any]:
+        """The transposed sparse reference split, once per detector: a 0/1 matrix selecting its most common
+        words, their rows as a dense block, and the other words' rows (sparse, the common ones emptied)."""
+        cached = self.__dict__.get("_split_cache")
+        if cached is None or cached[0] is not self.reference_:
+            reference_t = self._reference_t()
+            counts = np.diff(reference_t.indptr)
+            common = np.sort(np.argsort(-counts, kind="stable")[: min(_DENSE_WORDS, len(counts))])
+            ones = np.ones(len(common), dtype=reference_t.dtype)
+            select = sparse.csr_matrix((ones, (common, np.arange(len(common)))), shape=(len(counts), len(common)))
+            keep = np.ones(len(counts), dtype=reference_t.dtype)
+            keep[common] = 0
+            rest = sparse.csr_matrix(sparse.diags(keep) @ reference_t)
+            rest.eliminate_zeros()
+            cached = (self.reference_, (select, np.ascontiguousarray(reference_t[common].toarray()), rest))
+            self.__dict__["_split_cache"] = cached  # a benign race: two threads compute the same
+        return cached[1]
 
     def _reference_t(self) -> Any:
         """The reference tickets transposed, in the layout the product wants (CSR for a sparse one), made
