@@ -168,6 +168,48 @@ def choose_thresholds(
     return targets, thresholds, per_class
 
 
+def _load(
+    paths: Sequence[str | Path],
+    mapping: ColumnMapping | None,
+    config: TrainConfig,
+    labelled: LabelledSource | None,
+    spark: Any,
+) -> tuple[Tickets, Sample]:
+    """The tickets the training uses (at most ``max_tickets``) and how they were chosen: read in this process,
+    or on Spark, which reads and counts the whole history and collects the sample only."""
+    if spark is not None:
+        from training.spark_sample import spark_training_tickets
+
+        if labelled is not None:
+            raise ValueError("tickets from the store cannot be added to a training on Spark")
+        tickets, sample = spark_training_tickets(
+            spark,
+            [str(p) for p in paths],
+            mapping,
+            max_tickets=config.max_tickets,
+            min_per_class=config.min_per_class,
+            min_class_count=config.min_class_count,
+            seed=config.seed,
+            warn=logger.warning,
+        )
+        tickets.quality.render()
+    else:
+        tickets = load_tickets(paths, mapping, min_class_count=config.min_class_count, labelled=labelled)
+        tickets.quality.render()
+        sample = recent_sample(
+            tickets.frame,
+            tickets.heads,
+            max_tickets=config.max_tickets,
+            min_per_class=config.min_per_class,
+            seed=config.seed,
+        )
+        if sample.method != "all":  # the split's positions index these (and the rest is freed)
+            tickets = Tickets(tickets.frame.iloc[sample.rows].reset_index(drop=True), tickets.quality)
+    if sample.method != "all":
+        logger.warning("%s", sample.description)
+    return tickets, sample
+
+
 def train(
     paths: Sequence[str | Path],
     out_dir: str | Path,
@@ -175,9 +217,12 @@ def train(
     *,
     config: TrainConfig | None = None,
     labelled: LabelledSource | None = None,
+    spark: Any = None,
 ) -> TrainResult:
     """Train a bundle from export files and write it to ``out_dir``; ``labelled`` adds tickets labelled in the
-    store (:func:`triage.store.labels.training_source`), which win over an export's ticket with the same id."""
+    store (:func:`triage.store.labels.training_source`), which win over an export's ticket with the same id.
+    With a ``spark`` session the exports (files, folders or cluster URIs) are read and sampled on Spark
+    (:mod:`training.spark_sample`) and only the sample is trained on here."""
     config = config or TrainConfig()
     settings = get_settings()
     cache_dir = config.cache_dir or settings.cache_dir
@@ -186,16 +231,8 @@ def train(
     started = time.perf_counter()
 
     remove_partial(out_dir)  # what an interrupted training into the same folder left behind
-    tickets = load_tickets(paths, mapping, min_class_count=config.min_class_count, labelled=labelled)
-    tickets.quality.render()
+    tickets, sample = _load(paths, mapping, config, labelled, spark)
     frame, heads = tickets.frame, tickets.heads
-    sample = recent_sample(
-        frame, heads, max_tickets=config.max_tickets, min_per_class=config.min_per_class, seed=config.seed
-    )
-    if sample.method != "all":
-        logger.warning("%s", sample.description)
-        frame = frame.iloc[sample.rows].reset_index(drop=True)
-        tickets = Tickets(frame, tickets.quality)  # the split's positions index these (and the rest is freed)
     split = holdout_split(frame, heads, test_size=config.holdout, seed=config.seed)
     logger.info("split %s", split.description)
     train_part, test_part = frame.iloc[split.train], frame.iloc[split.test]

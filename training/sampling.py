@@ -38,6 +38,7 @@ class Sample:
     method: str  # "all", "time" (most recent first) or "random" (no usable timestamps)
     kept_for_classes: int  # tickets older than the cut kept so that every class has its minimum
     oldest: str | None = None  # the cut: oldest ticket of the most recent ones taken (method "time")
+    engine: str = "local"  # where the export was read and sampled: "local" or "spark" (only the sample collected)
 
     @property
     def n_used(self) -> int:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -16,21 +13,6 @@ from typer.testing import CliRunner
 from triage.cli import app, commands  # noqa: F401  (registers the commands)
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers need the venv's packages
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("triage-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "2")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,8 @@ def local_paths(data: list[str]) -> list[Path]:
     return [Path(p) for p in data]
 
 
-def _session(master: str | None) -> Any:
+def session_of(master: str | None) -> Any:
+    """The Spark session of ``--engine spark`` (a clear error without PySpark)."""
     try:
         from triage.batch.spark import spark_session
     except ImportError as exc:
@@ -79,7 +80,7 @@ def predict_on_spark(
     """Run ``predict`` on Spark; returns the summary line."""
     from triage.batch.spark import predict
 
-    counts = predict(_session(master), triager, _options(), data, out_dir, mapping, warn=_warn)
+    counts = predict(session_of(master), triager, _options(), data, out_dir, mapping, warn=_warn)
     shown = ", ".join(f"{decision} {n}" for decision, n in sorted(counts.items()))
     return f"wrote {sum(counts.values())} predictions to {out_dir} (Parquet, partitioned by decision: {shown})"
 
@@ -90,7 +91,7 @@ def evaluate_on_spark(
     """Run ``evaluate`` on Spark and write ``metrics.json``; returns the metrics."""
     from triage.batch.spark import evaluate
 
-    metrics = evaluate(_session(master), triager, _options(), data, mapping, warn=_warn)
+    metrics = evaluate(session_of(master), triager, _options(), data, mapping, warn=_warn)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics

@@ -22,6 +22,7 @@ from triage.cli.batch import (
     evaluate_on_spark,
     local_paths,
     predict_on_spark,
+    session_of,
 )
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ class Trees(StrEnum):
 
 @app.command()
 def train(
-    data: DataArg,
+    data: BatchDataArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Bundle directory to write (replaced if present).")],
     text: TextOpt = None,
     label: LabelOpt = None,
@@ -219,6 +220,15 @@ def train(
         str | None,
         typer.Option("--database-url", help="The store read by --from-store (default: TRIAGE_DATABASE_URL)."),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="local: read the exports in this process; spark: read, clean, deduplicate and count them on "
+            "Spark (files or folders, local or cluster URIs), which collects only the --max-tickets sample to "
+            "train on here (needs the spark extra and Java 17).",
+        ),
+    ] = Engine.local,
+    master: MasterOpt = None,
     register: Annotated[
         str | None,
         typer.Option(
@@ -255,8 +265,12 @@ def train(
     export_mapping = mapping_from_options(
         mapping, text, label, id_column, time_column, encoding=encoding, date_format=date_format, dayfirst=dayfirst
     )
+    if engine is Engine.spark and from_store:
+        raise typer.BadParameter("--from-store needs --engine local", param_hint="--from-store")
     labelled = _store_source(database_url) if from_store else None
-    result = run_training(data, out_dir, export_mapping, config=config, labelled=labelled)
+    spark = session_of(master) if engine is Engine.spark else None
+    paths = data if spark is not None else local_paths(data)
+    result = run_training(paths, out_dir, export_mapping, config=config, labelled=labelled, spark=spark)
     if result.sample is not None and result.sample.method != "all":
         err.print(f"tickets: {result.sample.description}")
     err.print(f"split: {result.split.description}")
