@@ -64,10 +64,13 @@ def percentiles(ms: list[float]) -> dict[str, float]:
     }
 
 
-def wait_ready(base: str, started: float) -> float:
-    """Seconds from ``started`` to the first /readyz 200 (polled every 20 ms, 120 s at most)."""
+def wait_ready(base: str, started: float, process: subprocess.Popen[bytes] | None = None) -> float:
+    """Seconds from ``started`` to the first /readyz 200 (polled every 20 ms, 120 s at most; at once an error
+    when ``process`` exits first)."""
     with httpx.Client(base_url=base, timeout=5) as client:
         for _ in range(6000):
+            if process is not None and process.poll() is not None:
+                raise SystemExit(f"the service exited (code {process.returncode}) before it was ready")
             try:
                 if client.get("/readyz").status_code == 200:
                     return time.perf_counter() - started
@@ -197,7 +200,7 @@ def http_side_by_side(
             port = free_port()
             server = start_server(model, port, env, source=source)
             try:
-                wait_ready(f"http://127.0.0.1:{port}", time.perf_counter())
+                wait_ready(f"http://127.0.0.1:{port}", time.perf_counter(), server)
                 runs[label].append(single_ticket_http(f"http://127.0.0.1:{port}", texts, server.pid))
             finally:
                 server.terminate()
@@ -340,7 +343,10 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     if args.baseline is not None:
-        result["single_ticket_vs_baseline"] = http_side_by_side(model, env, texts[: args.single], args.baseline)
+        try:
+            result["single_ticket_vs_baseline"] = http_side_by_side(model, env, texts[: args.single], args.baseline)
+        except SystemExit as exc:  # e.g. the older copy cannot read this bundle: the other figures still count
+            result["single_ticket_vs_baseline"] = {"error": str(exc)}
     counts = [int(n) for n in args.workers_compare.split(",") if n.strip()]
     if counts:
         runs = [throughput(model, env, texts, n, args.seconds) for n in counts]

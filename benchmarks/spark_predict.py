@@ -41,33 +41,39 @@ def replicate(rows: int, folder: Path) -> Path:
     return path
 
 
-def _driver_rss(process: psutil.Process) -> int:
-    """RSS of the CLI process and of its JVM (not of the JVM's Python workers)."""
-    total = process.memory_info().rss
+def _driver_rss(process: psutil.Process) -> tuple[int, int]:
+    """RSS of the CLI's Python process and of its JVM (not of the JVM's Python workers)."""
+    jvm = 0
     for child in process.children(recursive=True):
         try:
             if child.name() == "java":
-                total += child.memory_info().rss
+                jvm += child.memory_info().rss
         except psutil.NoSuchProcess:
             continue
-    return total
+    return process.memory_info().rss, jvm
 
 
 def run(args: list[str]) -> dict[str, float]:
-    """Run a CLI command; wall time and the driver's peak RSS, polled every 0.1 s."""
+    """Run a CLI command; wall time and the driver's peak RSS (Python, JVM, both), polled every 0.1 s."""
     start = time.perf_counter()
     child = subprocess.Popen([TRIAGE, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    process, peak = psutil.Process(child.pid), 0
+    process, peak, peak_python, peak_jvm = psutil.Process(child.pid), 0, 0, 0
     while child.poll() is None:
         try:
-            peak = max(peak, _driver_rss(process))
+            python, jvm = _driver_rss(process)
         except psutil.NoSuchProcess:
             break
+        peak, peak_python, peak_jvm = max(peak, python + jvm), max(peak_python, python), max(peak_jvm, jvm)
         time.sleep(0.1)
     output = child.stdout.read() if child.stdout else ""
     if child.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{output[-3000:]}")
-    return {"seconds": time.perf_counter() - start, "peak_driver_mb": peak / 2**20}
+    return {
+        "seconds": time.perf_counter() - start,
+        "peak_driver_mb": peak / 2**20,
+        "peak_driver_python_mb": peak_python / 2**20,
+        "peak_driver_jvm_mb": peak_jvm / 2**20,
+    }
 
 
 def main() -> None:
