@@ -576,7 +576,7 @@ def info(
     """Show what a bundle is: verified (signature, files, checksums) without loading any fitted object."""
     from triage.models import verify_bundle
 
-    manifest = verify_bundle(model)
+    manifest = verify_bundle(bundle_source(model))
     if as_json:
         typer.echo(manifest.model_dump_json(indent=2))
         return

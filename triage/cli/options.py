@@ -48,7 +48,14 @@ DayfirstOpt = Annotated[
         show_default=False,
     ),
 ]
-ModelOpt = Annotated[Path, typer.Option("--model", help="Model bundle directory.")]
+ModelOpt = Annotated[
+    Path,
+    typer.Option(
+        "--model",
+        help="Model bundle directory, or a registered model (models:/NAME@ALIAS or models:/NAME/VERSION: "
+        "downloaded and verified as serve does).",
+    ),
+]
 
 
 def mapping_from_options(
