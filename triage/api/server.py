@@ -68,10 +68,14 @@ def shared_folder(workers: int) -> Iterator[Path | None]:
     if workers <= 1:
         yield None
         return
+    from triage.features.encoder import THREADS_ENV
+
     folder = Path(tempfile.mkdtemp(prefix="triage-workers-"))
     (folder / "metrics").mkdir()
     os.environ["TRIAGE_WORKERS_DIR"] = str(folder)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder / "metrics")
+    # the cores shared out: each worker's sentence encoder runs on its share (unless the operator said)
+    os.environ.setdefault(THREADS_ENV, str(max(1, (os.cpu_count() or 1) // workers)))
     try:
         yield folder
     finally:

@@ -58,6 +58,19 @@ def export_encoder(model_name: str, out_dir: Path, *, max_tokens: int = 128, qua
     return export_sentence_transformer(model_name, out_dir, max_tokens=max_tokens, quantize=quantize)
 
 
+THREADS_ENV = "TRIAGE_ENCODER_THREADS"
+
+
+def default_threads() -> int:
+    """ONNX Runtime threads of an encoder: ``TRIAGE_ENCODER_THREADS``, else 2 (at most the cores). ``triage
+    serve`` with several workers sets it to the cores per worker: N workers running 2 threads each on N cores
+    took turns for the cores instead of adding throughput."""
+    given = os.environ.get(THREADS_ENV, "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return min(2, os.cpu_count() or 1)
+
+
 class OnnxEncoder:
     """Embeds texts with an exported encoder folder; needs only onnxruntime and tokenizers."""
 
@@ -81,7 +94,7 @@ class OnnxEncoder:
             pad_id=int(self.meta.get("pad_id", 0)), pad_token=str(self.meta.get("pad_token", "[PAD]"))
         )
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
         # No busy-waiting after a run: spinning threads would steal the cores from the work that follows.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
