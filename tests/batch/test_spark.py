@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -75,6 +76,17 @@ def test_spark_evaluate_agrees_to_the_last_digit(
     assert json.loads(local)["overall"]["auto_route"]["n_auto"] > 0  # auto-routed and deferred tickets counted
     assert json.loads(local)["overall"]["auto_route"]["n_auto"] < 900
     assert on_spark == local
+    # the report from the aggregates: the local one but for when it was made (and no example tickets: the
+    # Markdown shows none either way)
+    generated = re.compile(r"\(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)")
+    local_md, spark_md = ((tmp_path / d / "report.md").read_text() for d in ("local", "spark"))
+    assert "Most frequent confusions" in local_md
+    assert generated.sub("", spark_md) == generated.sub("", local_md)
+    html = (tmp_path / "spark" / "report.html").read_text()
+    assert "<svg" in html and "Most frequent" in html
+    quality = json.loads((tmp_path / "spark" / "data_quality.json").read_text())
+    assert quality["rows_kept"] == 900 and quality["rows_read"] == 901  # the row of the wrong width is left out
+    assert quality["dropped"] == {"unreadable_no_text_or_no_label": 1}
 
 
 def test_spark_reads_parquet_folders_and_jsonl(

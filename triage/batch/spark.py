@@ -35,6 +35,7 @@ from triage.evaluation.metrics import ConfidenceBin
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from triage.data.quality import DataQualityReport
     from triage.decision import Triager
 
 RISK_POINTS = 20
@@ -394,13 +395,17 @@ def evaluate(
     mapping: ColumnMapping | None = None,
     *,
     warn: Any = None,
+    report: DataQualityReport | None = None,
 ) -> dict[str, Any]:
     """``metrics.json`` of local ``triage evaluate`` for the labelled tickets of ``paths``, computed from counts
-    aggregated in Spark (the per-ticket rows stay on the executors, cached for the few passes it takes)."""
+    aggregated in Spark (the per-ticket rows stay on the executors, cached for the few passes it takes).
+    ``report`` gets the rows read and kept (those left out are unreadable, without text or without label)."""
     from pyspark import StorageLevel
 
     mapping = mapping or ColumnMapping()
     sources = _read(spark, paths, mapping, warn)
+    if report is not None:
+        report.rows_read += sum(source.frame.count() for source in sources)
     bundle = ship_bundle(spark, triager, options)
     function = partial(evaluation_batches, bundle=bundle)
     rows = _scored(spark, sources, mapping, _evaluation_schema(triager), function, labels=True)
@@ -412,4 +417,8 @@ def evaluate(
         heads = _head_counts(rows, list(triager.bundle.model.heads_))
     finally:
         rows.unpersist()
+    if report is not None:
+        report.rows_kept += overall.n
+        if report.rows_read > overall.n:
+            report.dropped["unreadable_no_text_or_no_label"] = report.rows_read - overall.n
     return metrics_from_counts(triager, heads, overall)

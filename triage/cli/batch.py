@@ -88,12 +88,18 @@ def predict_on_spark(
 def evaluate_on_spark(
     triager: Triager, data: list[str], out_dir: Path, mapping: ColumnMapping, master: str | None
 ) -> dict[str, Any]:
-    """Run ``evaluate`` on Spark and write ``metrics.json``; returns the metrics."""
+    """Run ``evaluate`` on Spark and write ``metrics.json``, ``data_quality.json`` and the reports from the
+    aggregates (the confusions without example tickets: those stay on the cluster); returns the metrics."""
     from triage.batch.spark import evaluate
+    from triage.data.quality import DataQualityReport
+    from triage.evaluation.report import metrics_context, write_context
 
-    metrics = evaluate(session_of(master), triager, _options(), data, mapping, warn=_warn)
+    report = DataQualityReport(files=list(data), mapping=mapping.name)
+    metrics = evaluate(session_of(master), triager, _options(), data, mapping, warn=_warn, report=report)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out_dir / "data_quality.json").write_text(report.model_dump_json(indent=2))
+    write_context(metrics_context(metrics, triager.bundle.manifest, report), out_dir)
     return metrics
 
 

@@ -347,7 +347,7 @@ def evaluate(
     master: MasterOpt = None,
 ) -> None:
     """Evaluate a bundle on labelled tickets; writes metrics.json, report.html, report.md, data_quality.json
-    (with --engine spark, metrics.json only: the same metrics, from counts aggregated on Spark)."""
+    (with --engine spark: the same metrics and reports, from counts aggregated on Spark; no example tickets)."""
     from triage.data import load_tickets
     from triage.evaluation import evaluate as run_evaluation
     from triage.evaluation.report import write_reports
@@ -362,7 +362,7 @@ def evaluate(
             raise typer.BadParameter("slices need --engine local", param_hint="--slice")
         metrics = evaluate_on_spark(triager, data, out_dir, export_mapping, master)
         out.print(_metrics_table(metrics))
-        out.print(f"wrote {out_dir}/metrics.json (the reports need --engine local)")
+        out.print(f"wrote {out_dir}/metrics.json, report.html, report.md (no example tickets: they stay on Spark)")
         if not no_mlflow:
             _log(lambda: log_evaluation(triager.bundle.manifest, out_dir, metrics, kind="evaluation"))
         return

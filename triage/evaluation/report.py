@@ -7,6 +7,7 @@ inline, no network) and ``report.md`` (a short summary), from an :class:`~triage
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,13 +115,33 @@ def build_context(
 ) -> dict[str, Any]:
     """Everything the report templates show, computed once (plots included). ``examples=False`` leaves
     ticket text out of the report (it is personal data: a report with examples is handled like the export)."""
+    per = EXAMPLES_PER_CONFUSION if examples else 0
+
+    def confusions(head: str, top: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return confusion_examples(frame, evaluation.predictions, head, top, per=per)
+
+    return metrics_context(evaluation.metrics, manifest, quality, title=title, examples=examples, confusions=confusions)
+
+
+def metrics_context(
+    metrics: dict[str, Any],
+    manifest: Manifest,
+    quality: DataQualityReport,
+    *,
+    title: str = "Evaluation report",
+    examples: bool = False,
+    confusions: Callable[[str, list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The templates' context from ``metrics.json`` alone (``triage evaluate --engine spark``, where the
+    tickets stay on the cluster): the same report, the confusions without example tickets unless
+    ``confusions`` finds them."""
     from triage.evaluation.plots import confusion_png, reliability_svg, risk_coverage_svg
 
-    metrics = evaluation.metrics
     heads = []
     for head in (h for h in manifest.heads if h in metrics):
         m = metrics[head]
         info = manifest.heads[head]
+        top = m["top_confusions"]
         heads.append(
             {
                 "name": head,
@@ -130,13 +151,9 @@ def build_context(
                 "reliability_svg": reliability_svg(m["reliability"], m["ece"]),
                 "risk_svg": risk_coverage_svg(m["risk_coverage"]["curve"], m.get("auto_route"), info.precision_target),
                 "confusion_png": confusion_png(m["confusion"]["labels"], m["confusion"]["matrix"]),
-                "confusions": confusion_examples(
-                    frame,
-                    evaluation.predictions,
-                    head,
-                    m["top_confusions"],
-                    per=EXAMPLES_PER_CONFUSION if examples else 0,
-                ),
+                "confusions": confusions(head, top)
+                if confusions is not None
+                else [{**c, "examples": []} for c in top[:CONFUSIONS_WITH_EXAMPLES]],
             }
         )
     return {
@@ -187,9 +204,14 @@ def write_reports(
     examples: bool = True,
 ) -> list[Path]:
     """Write ``report.html`` and ``report.md`` into ``out_dir``; returns their paths."""
+    context = build_context(evaluation, frame, manifest, quality, title=title, examples=examples)
+    return write_context(context, out_dir)
+
+
+def write_context(context: dict[str, Any], out_dir: str | Path) -> list[Path]:
+    """Render ``report.html`` and ``report.md`` of a context into ``out_dir``; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    context = build_context(evaluation, frame, manifest, quality, title=title, examples=examples)
     html, md = out / "report.html", out / "report.md"
     html.write_text(render_html(context), encoding="utf-8")
     md.write_text(render_markdown(context), encoding="utf-8")
