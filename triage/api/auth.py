@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import Security
+from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
 from pydantic import SecretStr
 
@@ -58,7 +58,8 @@ def _unauthorized(keys: str) -> ApiError:
     )
 
 
-async def require_api_key(settings: SettingsDep, key: KeyHeader) -> None:
+async def require_api_key(request: Request, key: KeyHeader) -> None:
+    settings: Settings = request.app.state.settings  # not a dependency: this check runs on every request
     if settings.auth == "off" or key_matches(key, [*settings.api_keys, *settings.admin_keys]):
         return
     raise _unauthorized("TRIAGE_API_KEYS")

@@ -5,7 +5,8 @@ dependency costs more than the model on the single-ticket path."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -13,6 +14,9 @@ from triage.api.metrics import ServiceMetrics
 from triage.api.recording import Recording
 from triage.api.state import ModelState
 from triage.settings import Settings
+
+if TYPE_CHECKING:
+    from triage.store import Recorder
 
 
 async def get_state(request: Request) -> ModelState:
@@ -35,3 +39,22 @@ StateDep = Annotated[ModelState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 RecordingDep = Annotated[Recording, Depends(get_recording)]
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What the hot routes (``/v1/triage``) read of the app, without a dependency per item."""
+
+    state: ModelState
+    settings: Settings
+    metrics: ServiceMetrics
+    recording: Recording
+
+    @classmethod
+    def of(cls, request: Request) -> Served:
+        app = request.app.state
+        return cls(app.model, app.settings, app.metrics, app.recording)
+
+    def context(self) -> tuple[Settings, ServiceMetrics, Recorder | None]:
+        """The settings, metrics and recorder that :mod:`triage.api.tickets` answers with."""
+        return self.settings, self.metrics, self.recording.recorder
