@@ -147,3 +147,21 @@ def test_train_engine_spark_refuses_tickets_from_the_store(history: Path, tmp_pa
         app, ["train", str(history), "--out", str(tmp_path / "b"), "--engine", "spark", "--from-store"]
     )
     assert result.exit_code == 2 and "--from-store needs --engine local" in result.output
+
+
+class _Conf:
+    def __init__(self, **given: str) -> None:
+        self.given = given
+
+    def contains(self, key: str) -> bool:
+        return key in self.given
+
+
+def test_a_local_spark_gets_a_heap_for_a_large_history_unless_one_is_chosen() -> None:
+    from triage.batch.spark import local_driver_memory
+
+    chosen = local_driver_memory(_Conf(), {})
+    assert chosen is not None and chosen.endswith("g") and 1 <= int(chosen[:-1]) <= 4
+    assert local_driver_memory(_Conf(**{"spark.driver.memory": "2g"}), {}) is None  # the user's choice stands
+    assert local_driver_memory(_Conf(), {"SPARK_DRIVER_MEMORY": "6g"}) is None
+    assert local_driver_memory(_Conf(), {"PYSPARK_SUBMIT_ARGS": "--driver-memory 8g pyspark-shell"}) is None

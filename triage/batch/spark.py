@@ -9,6 +9,7 @@ executors (``SparkContext.addFile``) and only ever receives aggregates: decision
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from fractions import Fraction
@@ -44,7 +45,6 @@ RISK_POINTS = 20
 def spark_session(master: str | None = None, *, app_name: str = "triage") -> SparkSession:
     """The session to run on: ``master`` (``local[2]``, ``spark://host:7077``, ``yarn``...) or, without it, what
     ``spark-submit`` or the cluster configured (a local one when nothing is)."""
-    import os
     import sys
 
     from pyspark import SparkConf
@@ -53,9 +53,29 @@ def spark_session(master: str | None = None, *, app_name: str = "triage") -> Spa
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
-    if (master or SparkConf().get("spark.master", "local[*]")).startswith("local"):
+    conf = SparkConf()
+    if (master or conf.get("spark.master", "local[*]")).startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local workers run this Python (the venv's)
+        memory = local_driver_memory(conf, dict(os.environ))
+        if memory is not None:
+            builder = builder.config("spark.driver.memory", memory)
     return builder.getOrCreate()
+
+
+def local_driver_memory(conf: Any, environ: dict[str, str]) -> str | None:
+    """The heap of a local Spark's one JVM (driver and executors alike) unless the user chose one: a quarter of
+    the machine's memory, between 1 and 4 GB. Spark's own 1 GB default loses task results and runs out of heap
+    on a million tickets (the text of a training sample is collected through it); a heap is a limit, not an
+    allocation."""
+    if conf.contains("spark.driver.memory") or "SPARK_DRIVER_MEMORY" in environ:
+        return None
+    if "--driver-memory" in environ.get("PYSPARK_SUBMIT_ARGS", ""):
+        return None
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on every platform
+        return None
+    return f"{max(1, min(4, total // 4 // 2**30))}g"
 
 
 def ship_bundle(spark: SparkSession, triager: Triager, options: dict[str, Any]) -> ShippedBundle:
