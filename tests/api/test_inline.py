@@ -18,6 +18,13 @@ from triage.api.routes.triage import INLINE_BYTES
 from triage.api.state import AnswerTime
 
 
+def _busy(seconds: float) -> None:
+    """Spend ``seconds`` of this thread's CPU (the answer time counts CPU, not sleep)."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
 def _on_event_loop() -> bool:
     try:
         asyncio.get_running_loop()
@@ -62,7 +69,7 @@ def test_a_slow_model_stays_in_worker_threads(
     decide = tickets.decide
 
     def slow(*args: object) -> object:
-        time.sleep(0.01)  # twice the budget
+        _busy(0.01)  # twice the budget
         return decide(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(tickets, "decide", slow)
@@ -79,13 +86,15 @@ def test_answer_time_is_a_moving_average_and_resets_with_a_new_model(trained_bun
     timing = AnswerTime(warm_up=2)
     assert not timing.short()
     assert timing.timed(lambda x: x + 1, 1) == 2
-    assert timing.timed(time.sleep, 0.02) is None
+    assert timing.timed(_busy, 0.02) is None
     assert timing.samples == 2 and 0.001 < timing.average < 0.005 and timing.short()  # 0.9 of the first
-    timing.timed(time.sleep, 0.1)
+    timing.timed(time.sleep, 0.2)
+    assert timing.average < 0.005 and timing.short()  # waiting is not answering: no CPU spent
+    timing.timed(_busy, 0.1)
     assert timing.average > 0.01 and not timing.short()
     with pytest.raises(ZeroDivisionError):
         timing.timed(lambda: 1 / 0)  # an error is measured too, and raised
-    assert timing.samples == 4
+    assert timing.samples == 5
     with TestClient(create_app(make_settings(trained_bundle))) as client:
         state = client.app.state.model  # type: ignore[attr-defined]
         state.answer_time.samples = 99
