@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
+import rawhttp
 
 from triage.settings import get_settings
 
@@ -45,6 +46,15 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (its threads included), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of its live descendants (the workers of `serve --workers N`)."""
+    total = cpu_seconds(pid)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += tree_cpu_seconds(int(child))
+    return total
 
 
 def rss_mb(pid: int) -> float:
@@ -163,25 +173,50 @@ def in_process(model: Path, texts: list[str]) -> dict[str, float]:
         triager.decide([text])
         latencies.append((time.perf_counter() - started) * 1000)
         cpu.append((time.thread_time() - started_cpu) * 1000)
-    return {**percentiles(latencies), "cpu_p50_ms": round(float(np.median(cpu)), 3)}
+    return {
+        **percentiles(latencies),
+        "cpu_p50_ms": round(float(np.median(cpu)), 3),
+        "cpu_mean_ms": round(float(np.mean(cpu)), 3),  # to set beside the server's CPU per request (a mean)
+    }
 
 
-def single_ticket_http(base: str, texts: list[str], server_pid: int | None = None) -> dict[str, float]:
+def single_ticket_http(
+    base: str, texts: list[str], server_pid: int | None = None, client: str = "raw"
+) -> dict[str, float]:
     """One client, one request at a time (keep-alive); with ``server_pid``, the server's and this client's CPU
-    time per request too (the client, httpx, runs on the same cores)."""
-    with httpx.Client(base_url=base, headers={"X-API-Key": KEY}, timeout=30) as client:
-        for text in texts[:50]:  # warm-up
-            client.post("/v1/triage", json={"body": text})
+    time per request too (the client runs on the same cores). ``client``: ``raw`` (prebuilt requests on a
+    socket, rawhttp.py) or ``httpx``."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    requests = [rawhttp.post_request(host, int(port), "/v1/triage", {"body": text}, KEY) for text in texts]
+    if client == "raw":
+        connection = rawhttp.Connection(host, int(port))
+        send, close = connection.exchange, connection.close
+    else:
+        session = httpx.Client(base_url=base, headers={"X-API-Key": KEY}, timeout=30)
+        close = session.close
+
+        by_request = dict(zip(requests, texts, strict=True))
+
+        def send(request: bytes) -> tuple[int, bytes]:
+            response = session.post("/v1/triage", json={"body": by_request[request]})
+            return response.status_code, response.content
+
+    try:
+        for request in requests[:50]:  # warm-up
+            send(request)
         single = []
         server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
         client_cpu = time.process_time()
-        for text in texts:
+        for request in requests:
             t = time.perf_counter()
-            response = client.post("/v1/triage", json={"body": text})
+            status, _ = send(request)
             single.append((time.perf_counter() - t) * 1000)
-            response.raise_for_status()
+            if status != 200:
+                raise SystemExit(f"POST /v1/triage answered {status}")
         client_cpu = time.process_time() - client_cpu
         server_cpu = cpu_seconds(server_pid) - server_cpu if server_pid else float("nan")
+    finally:
+        close()
     result: dict[str, float] = percentiles(single)
     result["client_cpu_ms_per_request"] = round(client_cpu / len(texts) * 1000, 3)
     if server_pid:
@@ -214,20 +249,51 @@ def http_side_by_side(
     }
 
 
-def throughput(model: Path, env: dict[str, str], texts: list[str], workers: int, seconds: float) -> dict[str, float]:
+def throughput(
+    model: Path, env: dict[str, str], texts: list[str], workers: int, seconds: float, client: str = "raw"
+) -> dict[str, float]:
     """32 concurrent clients against a service with ``workers`` worker processes."""
     port = free_port()
     server = start_server(model, port, env, workers)
     try:
         wait_ready(f"http://127.0.0.1:{port}", time.perf_counter())
         time.sleep(2.0 if workers > 1 else 0.0)  # every worker ready, not only the first
-        return {"workers": workers, **concurrent_load(f"http://127.0.0.1:{port}/v1/triage", texts, 32, seconds)}
+        cpu = tree_cpu_seconds(server.pid)
+        load = concurrent_load(f"http://127.0.0.1:{port}/v1/triage", texts, 32, seconds, client)
+        cpu = tree_cpu_seconds(server.pid) - cpu
+        per_request = round(cpu / max(1, int(load["requests"])) * 1000, 3)
+        return {"workers": workers, **load, "server_cpu_ms_per_request": per_request}
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def concurrent_load(url: str, texts: list[str], clients: int, seconds: float) -> dict[str, float]:
+def concurrent_load(url: str, texts: list[str], clients: int, seconds: float, client: str = "raw") -> dict[str, float]:
+    """``clients`` clients sending one ticket after another for ``seconds``: ``raw`` (rawhttp.py, one asyncio
+    thread, a few tens of microseconds of CPU per request) or ``httpx`` (a thread and a client each)."""
+    if client == "raw":
+        host, port = url.removeprefix("http://").split("/", 1)[0].rsplit(":", 1)
+        path = "/" + url.removeprefix("http://").split("/", 1)[1]
+        requests = [rawhttp.post_request(host, int(port), path, {"body": text}, KEY) for text in texts]
+        cpu = time.process_time()
+        latencies, failed = rawhttp.concurrent(host, int(port), requests, clients, seconds)
+    else:
+        cpu = time.process_time()
+        latencies, failed = httpx_load(url, texts, clients, seconds)
+    cpu = time.process_time() - cpu
+    return {
+        "client": client,
+        "clients": clients,
+        "seconds": seconds,
+        "requests": len(latencies),
+        "errors": failed,
+        "requests_per_s": round(len(latencies) / seconds, 1),
+        "client_cpu_ms_per_request": round(cpu / max(len(latencies), 1) * 1000, 3),
+        **percentiles(latencies),
+    }
+
+
+def httpx_load(url: str, texts: list[str], clients: int, seconds: float) -> tuple[list[float], int]:
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -252,14 +318,7 @@ def concurrent_load(url: str, texts: list[str], clients: int, seconds: float) ->
         thread.start()
     for thread in threads:
         thread.join()
-    return {
-        "clients": clients,
-        "seconds": seconds,
-        "requests": len(latencies),
-        "errors": errors[0],
-        "requests_per_s": round(len(latencies) / seconds, 1),
-        **percentiles(latencies),
-    }
+    return latencies, errors[0]
 
 
 def main() -> None:
@@ -270,6 +329,9 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=5, help="process starts to time")
     parser.add_argument(
         "--workers-compare", default="1,2", help="worker counts for the concurrent test, side by side ('' skips)"
+    )
+    parser.add_argument(
+        "--client", choices=["raw", "httpx"], default="raw", help="the load client of the concurrent tests"
     )
     parser.add_argument(
         "--baseline", type=Path, help="a folder holding an older triage package: its single-ticket HTTP, in turn"
@@ -323,9 +385,14 @@ def main() -> None:
             inside = result["in_process_single_ticket"] = in_process(model, texts[: args.single])
             http = result["single_ticket"] = single_ticket_http(base, texts[: args.single], server.pid)
             result["http_minus_in_process_p50_ms"] = round(http["p50_ms"] - inside["p50_ms"], 2)
-            # the web layer's own CPU per request in the server: what the model does not account for
+            # the same with httpx as the client (its own CPU lands in the latency on this machine)
+            with_httpx = single_ticket_http(base, texts[: args.single], server.pid, "httpx")
+            result["single_ticket_httpx"] = with_httpx
+            result["http_minus_in_process_p50_ms_httpx"] = round(with_httpx["p50_ms"] - inside["p50_ms"], 2)
+            # the web layer's own CPU per request in the server: what the model does not account for (means:
+            # the server's CPU is a total over the requests; a few long tickets pull the mean above the median)
             result["server_cpu_minus_in_process_ms"] = round(
-                http["server_cpu_ms_per_request"] - inside["cpu_p50_ms"], 3
+                http["server_cpu_ms_per_request"] - inside["cpu_mean_ms"], 3
             )
             predicted: list[str] = []
             for size in (64, 256):
@@ -337,7 +404,7 @@ def main() -> None:
                     predicted += [r["result"]["heads"]["category"]["label"] for r in body["results"]]
                 result[f"batch_{size}_tickets_per_s"] = round(len(texts) / (time.perf_counter() - t), 1)
             result["served_accuracy"] = round(float(np.mean(np.array(predicted) == test["category"].to_numpy())), 4)
-        result["concurrent"] = concurrent_load(f"{base}/v1/triage", texts, 32, args.seconds)
+        result["concurrent"] = concurrent_load(f"{base}/v1/triage", texts, 32, args.seconds, args.client)
         result["rss_after_load_mb"] = round(rss_mb(server.pid))
     finally:
         server.terminate()
@@ -349,7 +416,7 @@ def main() -> None:
             result["single_ticket_vs_baseline"] = {"error": str(exc)}
     counts = [int(n) for n in args.workers_compare.split(",") if n.strip()]
     if counts:
-        runs = [throughput(model, env, texts, n, args.seconds) for n in counts]
+        runs = [throughput(model, env, texts, n, args.seconds, args.client) for n in counts]
         result["concurrent_by_workers"] = runs
         if len(runs) == 2:
             result["speedup"] = round(runs[1]["requests_per_s"] / runs[0]["requests_per_s"], 2)
