@@ -152,10 +152,11 @@ def floor_times(model: Path, env: dict[str, str], runs: int) -> list[float]:
     return times
 
 
-def in_process(model: Path, texts: list[str]) -> dict[str, float]:
+def in_process(model: Path, texts: list[str], idle_ms: float = 0.0) -> dict[str, float]:
     """`Triager.decide` on one cleaned ticket at a time, in this process, as the service calls it; ``cpu_p50_ms``
     is the thread's CPU time per call (on a shared machine a call is often preempted: wall time then says more
-    about the load than about the code)."""
+    about the load than about the code). ``idle_ms``: this long asleep before each call, as a service waits
+    for its next request between two answers (back to back, the model's working set stays in the caches)."""
     from threadpoolctl import threadpool_limits
 
     from triage.data.cleaning import prepare_parts
@@ -169,6 +170,8 @@ def in_process(model: Path, texts: list[str]) -> dict[str, float]:
         triager.decide([text])
     latencies, cpu = [], []
     for text in cleaned:
+        if idle_ms:
+            time.sleep(idle_ms / 1000)
         started, started_cpu = time.perf_counter(), time.thread_time()
         triager.decide([text])
         latencies.append((time.perf_counter() - started) * 1000)
@@ -383,7 +386,10 @@ def main() -> None:
             result["rss_after_start_mb"] = round(rss_mb(server.pid))
             # side by side: the same texts in process (this process, the server idle) and over HTTP
             inside = result["in_process_single_ticket"] = in_process(model, texts[: args.single])
+            # the same with a pause before each call, as the server has between two requests of one client
+            idle = result["in_process_single_ticket_idle_2ms"] = in_process(model, texts[: args.single], 2.0)
             http = result["single_ticket"] = single_ticket_http(base, texts[: args.single], server.pid)
+            result["http_minus_in_process_idle_p50_ms"] = round(http["p50_ms"] - idle["p50_ms"], 2)
             result["http_minus_in_process_p50_ms"] = round(http["p50_ms"] - inside["p50_ms"], 2)
             # the same with httpx as the client (its own CPU lands in the latency on this machine)
             with_httpx = single_ticket_http(base, texts[: args.single], server.pid, "httpx")
