@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -189,30 +190,32 @@ def single_ticket_http(
     """One client, one request at a time (keep-alive); with ``server_pid``, the server's and this client's CPU
     time per request too (the client runs on the same cores). ``client``: ``raw`` (prebuilt requests on a
     socket, rawhttp.py) or ``httpx``."""
-    host, port = base.removeprefix("http://").rsplit(":", 1)
-    requests = [rawhttp.post_request(host, int(port), "/v1/triage", {"body": text}, KEY) for text in texts]
+    address = urlsplit(base)
+    host, port = str(address.hostname), int(address.port or 80)
     if client == "raw":
-        connection = rawhttp.Connection(host, int(port))
-        send, close = connection.exchange, connection.close
+        connection = rawhttp.Connection(host, port)
+        requests = [rawhttp.post_request(host, port, "/v1/triage", {"body": text}, KEY) for text in texts]
+
+        def send(i: int) -> int:
+            return connection.exchange(requests[i])[0]
+
+        close = connection.close
     else:
         session = httpx.Client(base_url=base, headers={"X-API-Key": KEY}, timeout=30)
+
+        def send(i: int) -> int:
+            return session.post("/v1/triage", json={"body": texts[i]}).status_code
+
         close = session.close
-
-        by_request = dict(zip(requests, texts, strict=True))
-
-        def send(request: bytes) -> tuple[int, bytes]:
-            response = session.post("/v1/triage", json={"body": by_request[request]})
-            return response.status_code, response.content
-
     try:
-        for request in requests[:50]:  # warm-up
-            send(request)
+        for i in range(min(50, len(texts))):  # warm-up
+            send(i)
         single = []
         server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
         client_cpu = time.process_time()
-        for request in requests:
+        for i in range(len(texts)):
             t = time.perf_counter()
-            status, _ = send(request)
+            status = send(i)
             single.append((time.perf_counter() - t) * 1000)
             if status != 200:
                 raise SystemExit(f"POST /v1/triage answered {status}")
@@ -275,11 +278,11 @@ def concurrent_load(url: str, texts: list[str], clients: int, seconds: float, cl
     """``clients`` clients sending one ticket after another for ``seconds``: ``raw`` (rawhttp.py, one asyncio
     thread, a few tens of microseconds of CPU per request) or ``httpx`` (a thread and a client each)."""
     if client == "raw":
-        host, port = url.removeprefix("http://").split("/", 1)[0].rsplit(":", 1)
-        path = "/" + url.removeprefix("http://").split("/", 1)[1]
-        requests = [rawhttp.post_request(host, int(port), path, {"body": text}, KEY) for text in texts]
+        address = urlsplit(url)
+        host, port = str(address.hostname), int(address.port or 80)
+        requests = [rawhttp.post_request(host, port, address.path, {"body": text}, KEY) for text in texts]
         cpu = time.process_time()
-        latencies, failed = rawhttp.concurrent(host, int(port), requests, clients, seconds)
+        latencies, failed = rawhttp.concurrent(host, port, requests, clients, seconds)
     else:
         cpu = time.process_time()
         latencies, failed = httpx_load(url, texts, clients, seconds)

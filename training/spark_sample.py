@@ -130,13 +130,12 @@ def spark_training_tickets(
     mapping = mapping or ColumnMapping()
     if max_tickets is not None and max_tickets < 0:
         raise ValueError(f"max_tickets must be 0 (no cap) or positive, got {max_tickets}")
-    sources = _read(spark, list(paths), mapping, warn)
+    sources, rows_read = _read(spark, list(paths), mapping, warn)
     report = _columns_report(paths, mapping, sources)
     frames = []
-    for source in sources:
+    for source, rows in zip(sources, rows_read, strict=True):
         run = partial(ticket_batches, layout=source.layout, mapping=mapping)
         frames.append(_balanced(spark, source.frame).mapInPandas(lambda it, run=run: run(it), _schema()))  # type: ignore[misc]
-        rows = source.frame.count()
         report.rows_read += rows
         report.reads.append(FileRead(file=source.layout.path, format=f"{source.layout.fmt} (Spark)", rows=rows))
     tickets = frames[0]

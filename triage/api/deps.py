@@ -5,7 +5,6 @@ dependency costs more than the model on the single-ticket path."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
@@ -41,20 +40,8 @@ MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 RecordingDep = Annotated[Recording, Depends(get_recording)]
 
 
-@dataclass(frozen=True, slots=True)
-class Served:
-    """What the hot routes (``/v1/triage``) read of the app, without a dependency per item."""
-
-    state: ModelState
-    settings: Settings
-    metrics: ServiceMetrics
-    recording: Recording
-
-    @classmethod
-    def of(cls, request: Request) -> Served:
-        app = request.app.state
-        return cls(app.model, app.settings, app.metrics, app.recording)
-
-    def context(self) -> tuple[Settings, ServiceMetrics, Recorder | None]:
-        """The settings, metrics and recorder that :mod:`triage.api.tickets` answers with."""
-        return self.settings, self.metrics, self.recording.recorder
+def served(request: Request) -> tuple[ModelState, tuple[Settings, ServiceMetrics, Recorder | None]]:
+    """What the hot routes (``/v1/triage``) read of the app, without a dependency per item: the model state,
+    and the settings, metrics and recorder that :mod:`triage.api.tickets` answers with."""
+    app = request.app.state
+    return app.model, (app.settings, app.metrics, app.recording.recorder)

@@ -98,32 +98,39 @@ def _balanced(spark: SparkSession, frame: DataFrame) -> DataFrame:
     return frame.repartition(cores) if frame.rdd.getNumPartitions() < cores else frame
 
 
-def _read(spark: Any, paths: Sequence[str], mapping: ColumnMapping, warn: Any) -> list[Source]:
-    """The sources of ``paths``, each one's unreadable rows counted and said through ``warn``."""
+def _read(spark: Any, paths: Sequence[str], mapping: ColumnMapping, warn: Any) -> tuple[list[Source], list[int]]:
+    """The sources of ``paths`` and the rows read from each, its unreadable rows counted in the same pass and
+    said through ``warn``."""
     sources = read_sources(spark, paths, encoding=mapping.encoding)
+    read = []
     for source in sources:
-        if (bad := _unreadable(source)) and warn:
+        rows, bad = _row_counts(source)
+        read.append(rows)
+        if bad and warn:
             warn(f"{source.layout.path}: {bad} unreadable rows left out (wrong field count or invalid JSON)")
-    return sources
+    return sources, read
 
 
-def _unreadable(source: Source) -> int:
-    """Rows of a CSV whose field count is not the header's, or JSON lines that do not parse: left out, counted."""
+def _row_counts(source: Source) -> tuple[int, int]:
+    """The rows of a source and, of them, those unreadable (left out): a CSV row whose field count is not the
+    header's, a JSON line that does not parse. One pass over the data."""
     from pyspark.sql import functions as F
 
     layout, frame = source.layout, source.frame
     if layout.fmt in ("csv", "tsv"):
         cached = frame.cache()  # Spark filters on the corrupt-record column of a cached CSV only
         try:
-            return cached.where(F.col(CORRUPT).isNotNull()).count()
+            counts = cached.agg(F.count(F.lit(1)), F.count(F.col(CORRUPT))).first()
         finally:
             cached.unpersist()
     elif layout.fmt == "jsonl":
         line = F.trim(F.col("value"))
-        bad = frame.where((line != "") & F.get_json_object(F.col("value"), "$").isNull())
+        bad = (line != "") & F.get_json_object(F.col("value"), "$").isNull()
+        counts = frame.agg(F.count(F.lit(1)), F.count(F.when(bad, 1))).first()
     else:
-        return 0
-    return bad.count()
+        return frame.count(), 0
+    assert counts is not None  # an aggregate without grouping has one row
+    return int(counts[0]), int(counts[1])
 
 
 def _scored(
@@ -166,7 +173,7 @@ def predict(
     from pyspark.sql import functions as F
 
     mapping = mapping or ColumnMapping()
-    sources = _read(spark, paths, mapping, warn)
+    sources, _ = _read(spark, paths, mapping, warn)
     bundle = ship_bundle(spark, triager, options)
     function = partial(predict_batches, bundle=bundle)
     scored = _scored(spark, sources, mapping, _decision_schema(triager), function, labels=False)
@@ -423,9 +430,9 @@ def evaluate(
     from pyspark import StorageLevel
 
     mapping = mapping or ColumnMapping()
-    sources = _read(spark, paths, mapping, warn)
+    sources, rows_read = _read(spark, paths, mapping, warn)
     if report is not None:
-        report.rows_read += sum(source.frame.count() for source in sources)
+        report.rows_read += sum(rows_read)
     bundle = ship_bundle(spark, triager, options)
     function = partial(evaluation_batches, bundle=bundle)
     rows = _scored(spark, sources, mapping, _evaluation_schema(triager), function, labels=True)

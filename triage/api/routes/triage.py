@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from triage.api import tickets
-from triage.api.deps import Served
+from triage.api.deps import served
 from triage.api.openapi import errors, json_body
 from triage.api.schemas import BatchRequest, BatchResponse, TicketIn, TriageResponse
 
@@ -30,11 +30,11 @@ async def triage_one(request: Request) -> Response:
     """Category, priority and tier suggestions with calibrated confidence, and whether the ticket may be
     routed automatically (`auto_route`) or goes to a first-line agent (`needs_review`, with reasons). The
     ticket and decision are recorded (`"recorded": true`) unless TRIAGE_RECORD=off or the store is down."""
-    served = Served.of(request)
-    state, triager = served.state, served.state.current()
+    state, context = served(request)
+    triager = state.current()
     raw = await request.body()
     content_type = request.headers.get("content-type")
-    work = partial(tickets.triage_one, raw, content_type, triager, *served.context())
+    work = partial(tickets.triage_one, raw, content_type, triager, *context)
     if len(raw) > INLINE_BYTES:
         return await run_in_threadpool(work)
     timing = state.answer_time
@@ -52,8 +52,8 @@ async def triage_one(request: Request) -> Response:
 async def triage_batch(request: Request) -> Response:
     """Answers in request order. A ticket that fails validation gets an error entry; the others are answered
     (and recorded together, in one transaction)."""
-    served = Served.of(request)
-    triager = served.state.current()
+    state, context = served(request)
+    triager = state.current()
     raw = await request.body()
     content_type = request.headers.get("content-type")
-    return await run_in_threadpool(tickets.triage_batch, raw, content_type, triager, *served.context())
+    return await run_in_threadpool(tickets.triage_batch, raw, content_type, triager, *context)
