@@ -1,13 +1,15 @@
-"""A small ticket is answered on the event loop once its answers are known to be short; a long ticket, a slow
-model and the first answers after a load go to a worker thread."""
+"""A small ticket is answered on the event loop once its answers are known to be short (or not so short, while
+it is the only request open); a long ticket, a slow model and the first answers after a load go to a worker
+thread."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,7 +17,7 @@ from tests.api.conftest import KEY, make_settings
 from triage.api import tickets
 from triage.api.main import create_app
 from triage.api.routes.triage import INLINE_BYTES
-from triage.api.state import AnswerTime
+from triage.api.state import ALONE_BUDGET_S, INLINE_BUDGET_S, AnswerTime
 
 
 def _busy(seconds: float) -> None:
@@ -63,23 +65,71 @@ def test_short_answers_move_to_the_event_loop_long_tickets_never(trained_bundle:
         assert invalid.status_code == 422 and invalid.json()["error"]["code"] == "validation_error"  # also inline
 
 
-def test_a_slow_model_stays_in_worker_threads(
-    trained_bundle: Path, where: list[bool], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _slowed(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     decide = tickets.decide
 
     def slow(*args: object) -> object:
-        _busy(0.01)  # twice the budget
+        _busy(seconds)
         return decide(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(tickets, "decide", slow)
+
+
+def test_a_slow_model_stays_in_worker_threads(
+    trained_bundle: Path, where: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _slowed(monkeypatch, 1.5 * ALONE_BUDGET_S)  # slower than the budget even for a request on its own
     with TestClient(create_app(make_settings(trained_bundle))) as client:
         client.headers["X-API-Key"] = KEY
-        for _ in range(30):
+        for _ in range(25):
             assert client.post("/v1/triage", json={"subject": "printer jam"}).status_code == 200
         timing = client.app.state.model.answer_time  # type: ignore[attr-defined]
-        assert timing.samples == 30 and timing.average > 0.01
-    assert where == [False] * 30
+        assert timing.samples == 25 and timing.average > ALONE_BUDGET_S
+    assert where == [False] * 25
+
+
+def test_a_slower_model_answers_on_the_loop_only_while_no_other_request_is_open(
+    trained_bundle: Path, where: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _slowed(monkeypatch, 2 * INLINE_BUDGET_S)  # over the budget for a busy worker, under the one for a lone request
+    with TestClient(create_app(make_settings(trained_bundle))) as client:
+        client.headers["X-API-Key"] = KEY
+        app, portal = client.app, client.portal  # type: ignore[attr-defined]
+        warm_up = app.state.model.answer_time.warm_up
+        for _ in range(warm_up + 3):
+            assert client.post("/v1/triage", json={"subject": "printer jam"}).status_code == 200
+        assert where == [False] * warm_up + [True] * 3  # one at a time: on the loop
+        seen_open: list[int] = []
+        decide = tickets.decide
+
+        def counted(*args: object) -> object:
+            seen_open.append(app.state.open_requests.count)
+            return decide(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(tickets, "decide", counted)
+
+        async def two_at_once() -> tuple[int, int]:
+            """One client sends half its ticket and waits; another sends a whole ticket meanwhile."""
+            rest = asyncio.Event()
+
+            async def halting_body() -> AsyncIterator[bytes]:
+                yield b'{"subject": "printer'
+                await rest.wait()
+                yield b' jam"}'
+
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=client.headers) as http:
+                kind = {"content-type": "application/json"}
+                halting = asyncio.ensure_future(http.post("/v1/triage", content=halting_body(), headers=kind))
+                await asyncio.sleep(0.05)  # its first half is read: it is open
+                whole = await http.post("/v1/triage", json={"subject": "printer jam"})
+                rest.set()
+                return whole.status_code, (await halting).status_code
+
+        assert portal.call(two_at_once) == (200, 200)
+        assert app.state.open_requests.count == 0
+    assert seen_open == [2, 1]  # the whole ticket while the other was open; then the other, alone
+    assert where[-2:] == [False, True]  # so the first went to a worker thread, the second stayed on the loop
 
 
 def test_answer_time_is_a_moving_average_and_resets_with_a_new_model(trained_bundle: Path) -> None:

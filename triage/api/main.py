@@ -13,7 +13,7 @@ from triage.api.drain import Drain, DrainMiddleware
 from triage.api.errors import install_error_handlers
 from triage.api.lifecycle import Lifecycle
 from triage.api.metrics import ServiceMetrics
-from triage.api.middleware import LimitAndMeasure
+from triage.api.middleware import CountOpen, LimitAndMeasure, OpenRequests
 from triage.api.openapi import errors, install_openapi
 from triage.api.recording import Recording, chain
 from triage.api.routes import admin, health, model, outcomes, tickets, triage
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, load_model: bool = True) -> 
     app.state.drain, app.state.lifecycle, app.state.recording = drain, lifecycle, recording
     app.state.live_quality = live
     app.state.workers = workers
+    app.state.open_requests = open_requests = OpenRequests()
     install_error_handlers(app)
     auth = settings.auth == "on"
     client = {"dependencies": [Depends(require_api_key)], "responses": errors(401)} if auth else {}
@@ -69,5 +70,6 @@ def create_app(settings: Settings | None = None, *, load_model: bool = True) -> 
     install_desk_lazily(app, settings)  # the review desk's pages (/review): agents' sessions, not API keys
     install_openapi(app, settings)
     app.add_middleware(LimitAndMeasure, max_bytes=settings.max_request_bytes, metrics=metrics)
-    app.add_middleware(DrainMiddleware, drain=drain, metrics=metrics)  # outermost: covers reading the body too
+    app.add_middleware(DrainMiddleware, drain=drain, metrics=metrics)  # covers reading the body too
+    app.add_middleware(CountOpen, open_requests=open_requests)  # outermost (see CountOpen)
     return app

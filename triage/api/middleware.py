@@ -1,4 +1,5 @@
-"""A pure-ASGI middleware (cheap on the hot path): request-size limit (413) and latency metrics.
+"""Pure-ASGI middlewares (cheap on the hot path): the count of open requests; the request-size limit (413) and
+latency metrics.
 
 The body is read here, up to the limit, also when it comes without a content length (chunked); the routes
 then read it from this buffer."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,6 +16,33 @@ from triage.api.errors import error_body
 from triage.api.metrics import ServiceMetrics
 
 _WITH_BODY = ("POST", "PUT", "PATCH")
+
+
+@dataclass
+class OpenRequests:
+    """The HTTP requests this worker has begun and not yet answered, the one asking included."""
+
+    count: int = 0
+
+
+class CountOpen:
+    """Counts requests in :class:`OpenRequests`. It must be the outermost layer: the requests the event loop
+    reads from its sockets in one pass start as tasks in the next, and each is counted in its first step,
+    before any of them reaches a route (a layer that wraps the app in a task of its own, as the drain does,
+    would let the first one through before the others are counted)."""
+
+    def __init__(self, app: ASGIApp, *, open_requests: OpenRequests) -> None:
+        self.app, self.open = app, open_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.open.count += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.open.count -= 1
 
 
 class LimitAndMeasure:

@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 INLINE_BUDGET_S = 0.005
 """A small ticket is answered on the event loop while its answers take this much CPU at most, on average."""
+ALONE_BUDGET_S = 0.02
+"""... and up to this much while it is the only request open in the worker: nothing waits for the loop then,
+and the hop to a thread is saved; under load, answers this long overlap better in worker threads (ONNX Runtime
+releases the GIL)."""
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 The endpoints are ``async`` and only read the body (already buffered by the middleware); parsing, validation,
 cleaning and the model run in one worker-thread hop (:mod:`triage.api.tickets`), except for a single ticket of at
-most ``INLINE_BYTES`` while such answers take a few milliseconds (:class:`~triage.api.state.AnswerTime`): that
-one is answered on the event loop, as the hop itself cost about as much (benchmarks/README.md, "A lean, fast
+most ``INLINE_BYTES`` while such answers take a few milliseconds (:class:`~triage.api.state.AnswerTime`), or
+up to 20 ms while no other request is open in the worker (:class:`~triage.api.middleware.CountOpen`): that one
+is answered on the event loop, as the hop itself cost about as much (benchmarks/README.md, "A lean, fast
 service"). A longer ticket, a slow model and every batch go to a worker thread, so that no request holds the
 loop for long. The routes read the app's state directly rather than through dependencies: FastAPI solves each
 dependency on every request (tens of microseconds of CPU apiece: 0.37-0.39 ms for the web layer with
@@ -20,6 +21,7 @@ from triage.api import tickets
 from triage.api.deps import served
 from triage.api.openapi import errors, json_body
 from triage.api.schemas import BatchRequest, BatchResponse, TicketIn, TriageResponse
+from triage.api.state import ALONE_BUDGET_S
 
 router = APIRouter(prefix="/v1", tags=["triage"], responses=errors(400, 413, 415, 422, 503))
 INLINE_BYTES = 2048  # covers nine in ten IT tickets and every Banking77 query
@@ -38,7 +40,7 @@ async def triage_one(request: Request) -> Response:
     if len(raw) > INLINE_BYTES:
         return await run_in_threadpool(work)
     timing = state.answer_time
-    if timing.short():
+    if timing.short() or (request.app.state.open_requests.count == 1 and timing.short(ALONE_BUDGET_S)):
         return timing.timed(work)
     return await run_in_threadpool(timing.timed, work)
 
