@@ -231,28 +231,27 @@ def single_ticket_http(
 
 
 def http_side_by_side(
-    model: Path, env: dict[str, str], texts: list[str], baseline: Path, rounds: int = 2
+    model: Path, env: dict[str, str], texts: list[str], baseline: Path, seconds: float, rounds: int = 2
 ) -> dict[str, object]:
-    """Single tickets over HTTP to this tree's service and to ``baseline``'s (an older ``triage`` package), in
-    turn, ``rounds`` times each, so that both see the same machine."""
+    """This tree's service beside ``baseline``'s (an older ``triage`` package), one worker each, in turn,
+    ``rounds`` times, so that both see the same machine: single tickets over HTTP, then 32 clients for
+    ``seconds``."""
     runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this tree": []}
     for _ in range(rounds):
         for label, source in (("baseline", baseline), ("this tree", None)):
             port = free_port()
             server = start_server(model, port, env, source=source)
             try:
-                wait_ready(f"http://127.0.0.1:{port}", time.perf_counter(), server)
-                runs[label].append(single_ticket_http(f"http://127.0.0.1:{port}", texts, server.pid))
+                base = f"http://127.0.0.1:{port}"
+                wait_ready(base, time.perf_counter(), server)
+                single = single_ticket_http(base, texts, server.pid)
+                load = concurrent_load(f"{base}/v1/triage", texts, 32, seconds)
+                runs[label].append({**single, "requests_per_s_32_clients": load["requests_per_s"]})
             finally:
                 server.terminate()
                 server.wait(timeout=30)
-    return {
-        label: {
-            "p50_ms": [r["p50_ms"] for r in done],
-            "server_cpu_ms_per_request": [r["server_cpu_ms_per_request"] for r in done],
-        }
-        for label, done in runs.items()
-    }
+    keys = ("p50_ms", "server_cpu_ms_per_request", "requests_per_s_32_clients")
+    return {label: {key: [r[key] for r in done] for key in keys} for label, done in runs.items()}
 
 
 def throughput(
@@ -340,8 +339,12 @@ def main() -> None:
         "--client", choices=["raw", "httpx"], default="raw", help="the load client of the concurrent tests"
     )
     parser.add_argument(
-        "--baseline", type=Path, help="a folder holding an older triage package: its single-ticket HTTP, in turn"
+        "--baseline",
+        type=Path,
+        help="a folder holding an older triage package: its single tickets and 32 clients (1 worker), in turn",
     )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the --baseline comparison")
+    parser.add_argument("--only-baseline", action="store_true", help="measure only the --baseline comparison")
     args = parser.parse_args()
     test_file = SHARED / "banking77" / "test.csv"
     if not test_file.is_file():
@@ -369,6 +372,12 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     # the web layer and the model, without the store (its cost is measured by benchmarks/desk_load.py)
     env = {**os.environ, "TRIAGE_API_KEYS": json.dumps([KEY]), "TRIAGE_MAX_BATCH": "512", "TRIAGE_RECORD": "off"}
+    if args.only_baseline:
+        if args.baseline is None:
+            parser.error("--only-baseline needs --baseline")
+        compared = http_side_by_side(model, env, texts[: args.single], args.baseline, args.seconds, args.rounds)
+        print(json.dumps({"model": str(model), "single_ticket_vs_baseline": compared}, indent=2))
+        return
     floors, starts, default_starts = [], [], []
     for _ in range(args.starts):  # in turn, so that all three see the same machine
         floors += floor_times(model, env, 1)
@@ -420,7 +429,9 @@ def main() -> None:
         server.wait(timeout=30)
     if args.baseline is not None:
         try:
-            result["single_ticket_vs_baseline"] = http_side_by_side(model, env, texts[: args.single], args.baseline)
+            result["single_ticket_vs_baseline"] = http_side_by_side(
+                model, env, texts[: args.single], args.baseline, args.seconds, args.rounds
+            )
         except SystemExit as exc:  # e.g. the older copy cannot read this bundle: the other figures still count
             result["single_ticket_vs_baseline"] = {"error": str(exc)}
     counts = [int(n) for n in args.workers_compare.split(",") if n.strip()]
