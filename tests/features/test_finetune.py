@@ -25,6 +25,7 @@ from triage.features.finetune import (
     decide_fine_tune,
     fine_tune,
     fine_tuned_encoder,
+    same_class_pairs,
     ticket_folds,
     tune_encoders,
 )
@@ -32,7 +33,7 @@ from triage.models import TriageModel
 from triage.models.head import CalibratedLinearHead
 
 WORDS = {"printer": "paper jam toner tray", "vpn": "tunnel remote connect token", "mail": "inbox outlook send spam"}
-FAST = FineTuneSettings(epochs=3, batch_size=8, learning_rate=1e-3)
+FAST = FineTuneSettings(pairs_per_ticket=3, batch_size=8, learning_rate=1e-3)
 
 
 def _tickets(per_class: int = 8) -> tuple[list[str], list[str]]:
@@ -101,6 +102,17 @@ def test_the_onnx_export_embeds_as_the_fine_tuned_model(tiny_st: Path, tuned: Pa
     frozen = SentenceTransformer(str(tiny_st), device="cpu").encode(texts)
     assert (np.sum(frozen * got, axis=1)).min() < 0.999  # and it is not the frozen model's
     assert json.loads((tuned / "encoder.json").read_text())["modules"] == ["Transformer", "Pooling", "Normalize"]
+
+
+def test_pairs_join_each_ticket_to_another_of_its_class_once_per_pass() -> None:
+    texts, labels = _tickets(per_class=4)
+    ids = [sorted(WORDS).index(label) for label in labels]
+    anchors, positives = same_class_pairs(texts, ids, 3, limit=1000, seed=1)
+    assert sorted(anchors) == sorted(texts * 3)  # every ticket, once in each pass
+    of = dict(zip(texts, labels, strict=True))
+    assert all(of[a] == of[p] and a != p for a, p in zip(anchors, positives, strict=True))
+    assert len(set(zip(anchors, positives, strict=True))) > len(texts)  # positives drawn anew
+    assert same_class_pairs(texts, ids, 3, limit=5)[0] == same_class_pairs(texts, ids, 3, limit=100)[0][:5]
 
 
 def test_fine_tuning_refuses_a_single_class(tiny_st: Path, tmp_path: Path) -> None:
