@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, field_validator
 
 from training.sampling import Sample, recent_sample
-from training.selection import CANDIDATES, Selection, choose_feature_set
+from training.selection import CANDIDATES, Selection, choose_feature_set, choose_head
 from training.splits import Split, holdout_split
 from triage.data import ColumnMapping, Tickets, load_mapping, load_tickets
 from triage.data.loader import LabelledSource
@@ -58,8 +58,13 @@ class TrainConfig(BaseModel):
         description="after measuring on the hold-out, fit the shipped model on every ticket (thresholds, calibration, "
         "conformal sets and novelty from out-of-fold scores over all of them); False: ship the measured model",
     )
-    C: float = Field(0.5, gt=0)
-    loss: str = Field("svm", pattern="^(svm|logistic)$")
+    loss: str = Field(
+        "auto",
+        pattern="^(auto|svm|logistic)$",
+        description="the heads' linear model: auto (a logistic regression with C 100 when the median class has "
+        "fewer than 15 tickets, else the linear SVM with C 0.5: training.selection.choose_head), svm or logistic",
+    )
+    C: float | None = Field(None, gt=0, description="the linear model's C (default: the loss's, see loss)")
     class_weight: str | None = Field("balanced", description="'balanced' or None")
     calibration_folds: int = Field(3, ge=2)
     min_class_count: int = Field(5, ge=2, description="rarer classes are left out of their head")
@@ -267,6 +272,8 @@ def train(
         logger.info("model selection: %s", selection.reason)
         timings["select_features"] = time.perf_counter() - t
 
+    head = choose_head(config.loss, config.C, train_part[heads[0]])
+    logger.info("linear head: %s, C %g (%s)", head.loss, head.C, head.reason)
     refit = config.refit and len(test_part) > 0
     tuning = decide_fine_tune(
         config.fine_tune, train_part[heads[0]].tolist(), uses_embeddings=uses_embeddings(feature_set)
@@ -297,8 +304,8 @@ def train(
             feature_set=feature_set,
             encoder_dir=tuned.encoder_dir if tuned else encoder_dir,
             cache_path=None if tuned else cache_path,  # a fine-tuned encoder's embeddings are never reused
-            C=config.C,
-            loss=config.loss,
+            C=head.C,
+            loss=head.loss,
             class_weight=config.class_weight,
             calibration_folds=config.calibration_folds,
             min_class_count=config.min_class_count,
@@ -369,6 +376,7 @@ def train(
             "cross_fitted_folds": config.calibration_folds if tuning.on else None,
             "seconds": round(timings.get("fine_tune", 0.0), 1),
         },
+        "head": asdict(head),
         "sample": sample.manifest(),
         "feature_selection": asdict(selection)
         if selection

@@ -1,11 +1,13 @@
 import json
 from pathlib import Path
+from unittest.mock import ANY
 
 import mlflow
 import pandas as pd
 import pytest
 
 from training import TrainConfig, train
+from training.selection import choose_head
 from training.splits import holdout_split
 
 
@@ -69,6 +71,7 @@ def test_the_shipped_model_is_refitted_on_every_ticket_after_the_hold_out_is_mea
     assert manifest.metrics["n_tickets"] == len(result.split.test) and 0 < manifest.metrics["category"]["accuracy"] <= 1
     final = manifest.training["final_model"]
     assert final["refit"] is refit
+    assert manifest.training["head"]["loss"] == "svm" and result.bundle.model.C == 0.5  # hundreds per class
     if refit:
         assert manifest.heads["category"].n_train == int(labelled.sum())
         assert final["n_tickets"] == n_all and f"all {n_all} tickets" in final["description"]
@@ -102,3 +105,29 @@ def test_too_few_tickets_to_hold_some_out_trains_on_every_ticket_without_an_esti
     assert "no hold-out estimate" in result.split.description
     assert manifest.training["final_model"]["description"].startswith("no hold-out estimate")
     assert manifest.training["novelty_rate"]["reason"].startswith("3 classes: too few")
+    assert manifest.training["head"] == {"loss": "logistic", "C": 100.0, "reason": ANY}  # 5 tickets per class
+    assert result.bundle.model.loss == "logistic" and result.bundle.model.C == 100.0
+
+
+@pytest.mark.parametrize(
+    ("loss", "C", "per_class", "expected"),
+    [
+        ("auto", None, 10, ("logistic", 100.0)),  # small classes: a logistic regression, C 100
+        ("auto", None, 15, ("svm", 0.5)),  # enough tickets: the linear SVM
+        ("auto", 2.0, 10, ("logistic", 2.0)),  # a given C is kept
+        ("svm", None, 10, ("svm", 0.5)),  # a given loss too, with its own default C
+        ("logistic", None, 200, ("logistic", 100.0)),
+    ],
+)
+def test_the_head_is_a_logistic_regression_for_small_classes(
+    loss: str, C: float | None, per_class: int, expected: tuple[str, float]
+) -> None:
+    labels = pd.Series(["a"] * per_class + ["b"] * per_class + ["c"] * (per_class + 40) + [None] * 50)
+    choice = choose_head(loss, C, labels)
+    assert (choice.loss, choice.C) == expected
+    assert ("auto" in choice.reason) == (loss == "auto")
+
+
+def test_an_unknown_head_is_refused() -> None:
+    with pytest.raises(ValueError, match="auto, svm or logistic"):
+        choose_head("forest", None, pd.Series(["a", "b"]))

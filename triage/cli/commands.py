@@ -132,6 +132,14 @@ class Trees(StrEnum):
     off = "off"
 
 
+class Head(StrEnum):
+    """Choices of ``--head``."""
+
+    auto = "auto"
+    svm = "svm"
+    logistic = "logistic"
+
+
 @app.command()
 def train(
     data: BatchDataArg,
@@ -203,9 +211,21 @@ def train(
         typer.Option(
             help="Adapt the sentence encoder to the classes (contrastive fine-tuning, once per calibration fold "
             "and once on all tickets; minutes of CPU): auto (when the median class has under 15 tickets and "
-            "there are at most 3,000), on or off (the default, until it pays off: benchmarks/README.md).",
+            "there are at most 3,000), on or off (the default: a point of accuracy for 70 times the training "
+            "time, benchmarks/README.md).",
         ),
     ] = Trees.off,
+    linear: Annotated[
+        Head,
+        typer.Option(
+            "--head",
+            help="The heads' linear model: auto (a logistic regression with C 100 when the median class has "
+            "under 15 tickets, else a linear SVM with C 0.5), svm or logistic.",
+        ),
+    ] = Head.auto,
+    c: Annotated[
+        float | None, typer.Option("--C", min=1e-6, help="The linear model's C (default: see --head).")
+    ] = None,
     no_quantize: Annotated[bool, typer.Option("--no-quantize", help="Keep the encoder in fp32.")] = False,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not track the run in MLflow.")] = False,
     from_store: Annotated[
@@ -260,6 +280,8 @@ def train(
         **_precision_targets(precision_target or []),
         quantize=not no_quantize,
         fine_tune=fine_tune.value,
+        loss=linear.value,
+        C=c,
         mlflow=not no_mlflow,
     )
     export_mapping = mapping_from_options(
