@@ -110,6 +110,7 @@ def test_info_names_the_model_version_and_heads(trained_bundle: Path) -> None:
     assert result.exit_code == 0, result.output
     assert version in result.output
     assert all(head in result.output for head in HEADS)
+    assert "linear model" in result.output and "svm, C 0.5 (auto: median" in result.output  # 3,000 tickets
     as_json = runner.invoke(app, ["info", "--model", str(trained_bundle), "--json"])
     assert as_json.exit_code == 0, as_json.output
     manifest = json.loads(as_json.output)

@@ -617,6 +617,9 @@ def _bundle_summary(manifest: Manifest) -> Table:
         f"{params.get('feature_set')}{' + boosted trees' if params.get('trees') else ''}"
         + (f", encoder {manifest.encoder.get('model_name')}" if manifest.encoder else ""),
     )
+    linear = manifest.training.get("head")
+    if linear:  # bundles trained before the head was chosen per desk have none
+        table.add_row("linear model", f"{linear['loss']}, C {linear['C']:g} ({linear['reason']})")
     for head, info in manifest.heads.items():
         accuracy = info.metrics.get("accuracy")
         held_out = f", hold-out accuracy {accuracy:.4f}" if accuracy is not None else ""
