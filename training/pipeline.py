@@ -272,7 +272,7 @@ def train(
         logger.info("model selection: %s", selection.reason)
         timings["select_features"] = time.perf_counter() - t
 
-    head = choose_head(config.loss, config.C, train_part[heads[0]])
+    head = choose_head(config.loss, config.C, train_part[heads[0]].tolist())
     logger.info("linear head: %s, C %g (%s)", head.loss, head.C, head.reason)
     refit = config.refit and len(test_part) > 0
     tuning = decide_fine_tune(

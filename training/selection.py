@@ -5,6 +5,7 @@ one is clearly better."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.svm import LinearSVC
 
 from triage.features import FEATURE_SETS, build_features
+from triage.features.finetune import median_per_class
 from triage.models.head import as_logits, fit_fusion
 from triage.models.trees import WordTrees, clipped_log
 
@@ -50,20 +52,19 @@ class HeadChoice:
     reason: str
 
 
-def choose_head(loss: str, C: float | None, labels: pd.Series) -> HeadChoice:
+def choose_head(loss: str, C: float | None, labels: Sequence[object]) -> HeadChoice:
     """``loss`` as given (C: given, else the loss's default), or ``auto``: a logistic regression with C 100
     when the median class has fewer than ``SMALL_CLASSES`` labelled tickets, the linear SVM with C 0.5
     otherwise.
 
-    >>> choose_head("auto", None, pd.Series(["a"] * 10 + ["b"] * 10)).loss
+    >>> choose_head("auto", None, ["a"] * 10 + ["b"] * 10).loss
     'logistic'
-    >>> choose_head("auto", None, pd.Series(["a"] * 40 + ["b"] * 40)).C
+    >>> choose_head("auto", None, ["a"] * 40 + ["b"] * 40).C
     0.5
     """
     if loss not in ("auto", "svm", "logistic"):
         raise ValueError(f"the head's loss is auto, svm or logistic, got {loss!r}")
-    counts = labels.dropna().astype(str).value_counts()
-    median = float(counts.median()) if len(counts) else 0.0
+    median = median_per_class(labels)
     if loss != "auto":
         return HeadChoice(loss, C if C is not None else DEFAULT_C[loss], f"{loss} (given)")
     small = median < SMALL_CLASSES
