@@ -236,7 +236,7 @@ def http_side_by_side(
     """This tree's service beside ``baseline``'s (an older ``triage`` package), one worker each, in turn,
     ``rounds`` times, so that both see the same machine: single tickets over HTTP, then 32 clients for
     ``seconds``."""
-    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this tree": []}
+    runs: dict[str, list[dict[str, float | str]]] = {"baseline": [], "this tree": []}
     for _ in range(rounds):
         for label, source in (("baseline", baseline), ("this tree", None)):
             port = free_port()
@@ -256,7 +256,7 @@ def http_side_by_side(
 
 def throughput(
     model: Path, env: dict[str, str], texts: list[str], workers: int, seconds: float, client: str = "raw"
-) -> dict[str, float]:
+) -> dict[str, float | str]:
     """32 concurrent clients against a service with ``workers`` worker processes."""
     port = free_port()
     server = start_server(model, port, env, workers)
@@ -273,7 +273,9 @@ def throughput(
         server.wait(timeout=30)
 
 
-def concurrent_load(url: str, texts: list[str], clients: int, seconds: float, client: str = "raw") -> dict[str, float]:
+def concurrent_load(
+    url: str, texts: list[str], clients: int, seconds: float, client: str = "raw"
+) -> dict[str, float | str]:
     """``clients`` clients sending one ticket after another for ``seconds``: ``raw`` (rawhttp.py, one asyncio
     thread, a few tens of microseconds of CPU per request) or ``httpx`` (a thread and a client each)."""
     if client == "raw":
@@ -439,7 +441,7 @@ def main() -> None:
         runs = [throughput(model, env, texts, n, args.seconds, args.client) for n in counts]
         result["concurrent_by_workers"] = runs
         if len(runs) == 2:
-            result["speedup"] = round(runs[1]["requests_per_s"] / runs[0]["requests_per_s"], 2)
+            result["speedup"] = round(float(runs[1]["requests_per_s"]) / float(runs[0]["requests_per_s"]), 2)
     print(json.dumps(result, indent=2))
     out = ROOT / "benchmarks" / "results" / "api_load.json"
     out.parent.mkdir(parents=True, exist_ok=True)
