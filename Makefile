@@ -49,7 +49,7 @@ test: install tools
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/python -m ruff check . && $(BIN)/python -m ruff format --check . && $(BIN)/python -m mypy triage training
+	$(BIN)/python -m ruff check . && $(BIN)/python -m ruff format --check . && $(BIN)/python -m mypy triage training benchmarks
 
 bench: install
 	$(BIN)/python benchmarks/accuracy.py banking77 it_tickets

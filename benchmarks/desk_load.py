@@ -73,7 +73,8 @@ def decided(limit: int) -> tuple[list[tuple[TicketRecord, Decision]], list[tuple
     triager = Triager(load_bundle(MODEL))
     texts = [prepare_text(s, b)[0] for s, b in zip(frame["subject"], frame["body"], strict=True)]
     decisions = triager.decide(texts)
-    deferred, routed = [], []
+    deferred: list[tuple[TicketRecord, Decision]] = []
+    routed: list[tuple[TicketRecord, Decision]] = []
     for (_, row), decision in zip(frame.iterrows(), decisions, strict=True):
         record = TicketRecord.from_request(
             id=row["id"], subject=row["subject"], body=row["body"], channel=row["channel"]
@@ -201,7 +202,10 @@ def desk_timings(base: str, queue_n: int, submit_n: int) -> dict[str, Any]:
             r = client.get("/review", params={"reason": "low_confidence", "head": "category"})
             filtered_ms.append((time.perf_counter() - t) * 1000)
             r.raise_for_status()
-        next_ms, open_ms, submit_ms, statuses = [], [], [], {}
+        next_ms: list[float] = []
+        open_ms: list[float] = []
+        submit_ms: list[float] = []
+        statuses: dict[int, int] = {}
         STEP[0] = "claim next / open / submit"
         t = time.perf_counter()
         r = client.post("/review/next", data={"csrf": token})
@@ -318,7 +322,8 @@ def verify(url: str, n: int) -> dict[str, Any]:
 
 
 def recording_overhead(base_on: str, base_off: str, texts: list[str], n: int) -> dict[str, Any]:
-    on, off = [], []
+    on: list[float] = []
+    off: list[float] = []
     with (
         httpx.Client(base_url=base_on, headers={"X-API-Key": KEY}, timeout=30) as a,
         httpx.Client(base_url=base_off, headers={"X-API-Key": KEY}, timeout=30) as b,

@@ -100,7 +100,7 @@ def main() -> None:
     print(f"{'reloads':>8} {'RSS MB':>8} {'vs first':>9} {'reload s':>9}")
     print(f"{'fresh':>8} {result['rss_fresh_mb']:>8.1f}")
     for row in result["samples"]:  # type: ignore[attr-defined]
-        delta = row["rss_mb"] - result["rss_after_first_reload_mb"]  # type: ignore[operator]
+        delta = row["rss_mb"] - result["rss_after_first_reload_mb"]
         print(f"{row['reloads']:>8} {row['rss_mb']:>8.1f} {delta:>+9.1f} {row['reload_s']:>9.3f}")
     verdict = "within" if result["within_budget"] else "OVER"
     print(f"growth after the first reload: {result['growth_mb']:+.1f} MB ({verdict} the {BUDGET_MB:.0f} MB budget)")

@@ -367,7 +367,7 @@ def fmt_est(est: dict[str, Any]) -> str:
 
 
 def summarise(args: argparse.Namespace, weeks: list[Week], first_train: float, seconds: float) -> dict[str, Any]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for w in weeks:
         rows.append(
             {
