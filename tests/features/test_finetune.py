@@ -227,3 +227,16 @@ def test_a_fold_missing_a_class_scores_it_below_the_others() -> None:
     folds = np.array([0, 1, 2] * 4 + [0, 0, 0])  # class c only in fold 0: the fold-0 model never saw it
     head = CalibratedLinearHead().fit(X, y, folds=folds, fold_X=[X, X, X])
     assert head.classes_.tolist() == ["a", "b", "c"] and len(head.heldout_top_) > 0
+
+
+def test_fine_tuning_and_its_int8_export_print_nothing(
+    tiny_st: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The CLI's output stays the desk's: no weight-loading or model-card progress bars, no quantiser hints."""
+    texts, labels = _tickets(per_class=4)
+    out = fine_tuned_encoder(str(tiny_st), texts, labels, tmp_path / "encoder", max_tokens=64, settings=FAST)
+    printed = capfd.readouterr()
+    assert (printed.out, printed.err) == ("", "")
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= 30]  # the quantiser's hint either
+    assert json.loads((out / "encoder.json").read_text())["quantized"] is True
+    assert not (tmp_path / "encoder.st" / "README.md").exists()  # no model card written

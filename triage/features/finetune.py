@@ -186,7 +186,12 @@ def fine_tune(
     from transformers.utils import logging as hf_logging
 
     from datasets import Dataset  # type: ignore[attr-defined,unused-ignore]  # mypy may see the repo's datasets/
-    from triage.features.export import load_sentence_transformer
+    from triage.features.export import load_sentence_transformer, no_progress_bars
+
+    class _QuietTrainer(SentenceTransformerTrainer):  # type: ignore[misc,unused-ignore]
+        def add_model_card_callback(self, default_args_dict: dict[str, object]) -> None:
+            """No model card: it would draw a progress bar over "widget examples" of the tickets (and reseed
+            Python's global random numbers) for a card that nobody publishes."""
 
     settings = settings or FineTuneSettings()
     train_texts, label_ids = _trainable(texts, labels)
@@ -216,10 +221,10 @@ def fine_tune(
         )
         dataset = Dataset.from_dict({"anchor": anchors, "positive": positives})
         verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()  # the trainer's notices (model card widgets) are not for a desk
+        hf_logging.set_verbosity_error()  # the trainer's notices are not for a desk
         try:
             started = time.perf_counter()
-            trainer = SentenceTransformerTrainer(
+            trainer = _QuietTrainer(
                 model=model, args=args, train_dataset=dataset, loss=MultipleNegativesRankingLoss(model)
             )
             trainer.remove_callback(PrinterCallback)  # it prints the run's summary on stdout, the CLI's
@@ -236,7 +241,8 @@ def fine_tune(
         time.perf_counter() - started,
     )
     out = Path(out_dir)
-    model.eval().save(str(out))
+    with no_progress_bars():
+        model.eval().save(str(out), create_model_card=False)
     return out
 
 
