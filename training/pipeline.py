@@ -62,7 +62,8 @@ class TrainConfig(BaseModel):
         "auto",
         pattern="^(auto|svm|logistic)$",
         description="the heads' linear model: auto (a logistic regression with C 100 when the median class has "
-        "fewer than 15 tickets, else the linear SVM with C 0.5: training.selection.choose_head), svm or logistic",
+        "fewer than 15 tickets and there are at most 200 classes, else the linear SVM with C 0.5: "
+        "training.selection.choose_head), svm or logistic",
     )
     C: float | None = Field(None, gt=0, description="the linear model's C (default: the loss's, see loss)")
     class_weight: str | None = Field("balanced", description="'balanced' or None")

@@ -29,6 +29,11 @@ CANDIDATES = ("tfidf", "tfidf+embedding")
 # (benchmarks/README.md, "A desk with little history"); with many tickets per class the SVM is as good and
 # much faster to fit.
 SMALL_CLASSES = 15
+# ... but a logistic regression's memory grows with classes x TF-IDF columns (L-BFGS keeps a history of the
+# whole coefficient matrix, one per fold fitted at once): on Banking77's texts relabelled into classes of ten,
+# 77 classes peaked at 0.8 GB, 300 at 3.8 GB (the SVM: 0.6 GB), and 900 were killed for memory past 16 GB.
+# Above this many classes auto keeps the SVM (benchmarks/README.md, "The head chosen per desk").
+MAX_LOGISTIC_CLASSES = 200
 DEFAULT_C = {"svm": 0.5, "logistic": 100.0}
 
 
@@ -54,8 +59,8 @@ class HeadChoice:
 
 def choose_head(loss: str, C: float | None, labels: Sequence[object]) -> HeadChoice:
     """``loss`` as given (C: given, else the loss's default), or ``auto``: a logistic regression with C 100
-    when the median class has fewer than ``SMALL_CLASSES`` labelled tickets, the linear SVM with C 0.5
-    otherwise.
+    when the median class has fewer than ``SMALL_CLASSES`` labelled tickets and there are at most
+    ``MAX_LOGISTIC_CLASSES`` classes, the linear SVM with C 0.5 otherwise.
 
     >>> choose_head("auto", None, ["a"] * 10 + ["b"] * 10).loss
     'logistic'
@@ -68,8 +73,12 @@ def choose_head(loss: str, C: float | None, labels: Sequence[object]) -> HeadCho
     if loss != "auto":
         return HeadChoice(loss, C if C is not None else DEFAULT_C[loss], f"{loss} (given)")
     small = median < SMALL_CLASSES
-    chosen = "logistic" if small else "svm"
     facts = f"median {median:g} tickets per class, {'under' if small else 'not under'} {SMALL_CLASSES}"
+    classes = len({str(v) for v in labels if v is not None and v == v})
+    if small and classes > MAX_LOGISTIC_CLASSES:
+        small = False
+        facts += f", but {classes} classes, over {MAX_LOGISTIC_CLASSES} (a logistic regression's memory)"
+    chosen = "logistic" if small else "svm"
     return HeadChoice(chosen, C if C is not None else DEFAULT_C[chosen], f"auto: {facts}")
 
 

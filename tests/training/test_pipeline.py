@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from training import TrainConfig, train
-from training.selection import choose_head
+from training.selection import MAX_LOGISTIC_CLASSES, choose_head
 from training.splits import holdout_split
 
 
@@ -126,6 +126,16 @@ def test_the_head_is_a_logistic_regression_for_small_classes(
     choice = choose_head(loss, C, labels)
     assert (choice.loss, choice.C) == expected
     assert ("auto" in choice.reason) == (loss == "auto")
+
+
+def test_auto_keeps_the_svm_for_many_small_classes() -> None:
+    """A logistic regression over hundreds of classes runs out of memory: auto keeps the SVM there."""
+    many = pd.Series([f"class {i}" for i in range(MAX_LOGISTIC_CLASSES + 1) for _ in range(10)])
+    choice = choose_head("auto", None, many)
+    assert (choice.loss, choice.C) == ("svm", 0.5)
+    assert f"{MAX_LOGISTIC_CLASSES + 1} classes, over {MAX_LOGISTIC_CLASSES}" in choice.reason
+    assert choose_head("auto", None, many[: MAX_LOGISTIC_CLASSES * 10]).loss == "logistic"  # one class fewer
+    assert choose_head("logistic", None, many).loss == "logistic"  # asked for: as asked
 
 
 def test_an_unknown_head_is_refused() -> None:

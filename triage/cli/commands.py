@@ -220,7 +220,7 @@ def train(
         typer.Option(
             "--head",
             help="The heads' linear model: auto (a logistic regression with C 100 when the median class has "
-            "under 15 tickets, else a linear SVM with C 0.5), svm or logistic.",
+            "under 15 tickets and there are at most 200 classes, else a linear SVM with C 0.5), svm or logistic.",
         ),
     ] = Head.auto,
     c: Annotated[
