@@ -1,6 +1,6 @@
 """A desk with little history: Banking77 with N tickets per intent, through the CLI.
 
-    python benchmarks/fewshot.py [--shots 5 10 20] [--fine-tune on off] [--seed 0] [--extra=...]
+    python benchmarks/fewshot.py [--shots 5 10 20] [--fine-tune on off] [--seed 0] [--extra=...] [--names]
 
 For each N, the first N tickets of each intent after shuffling train.csv with the seed are written to a
 temporary file; `triage train` runs with the defaults (or `--extra` options) and `triage evaluate` measures
@@ -8,7 +8,8 @@ the bundle on the whole test.csv (3,080 tickets), as benchmarks/accuracy.py does
 how much the certified thresholds let through (auto-routed share and its precision) and the baseline (TF-IDF
 + linear SVM on the same N per intent). With ``--fine-tune on off`` each N is trained both ways, side by side
 (`--fine-tune` of `triage train`: the encoder adapted to the intents, or frozen), with the training wall time
-and the machine's load. Results go to benchmarks/results/fewshot.json.
+and the machine's load. ``--names`` adds each intent's name in words as one more training ticket of its
+intent (a desk's category names as examples). Results go to benchmarks/results/fewshot.json.
 """
 
 from __future__ import annotations
@@ -31,12 +32,19 @@ def first_per_class(train: pd.DataFrame, shots: int, seed: int) -> pd.DataFrame:
     return train.sample(frac=1.0, random_state=seed).groupby("category", sort=False).head(shots)
 
 
+def with_names(sample: pd.DataFrame) -> pd.DataFrame:
+    """The sample and one more ticket per intent: its name in words ("card_arrival" -> "card arrival")."""
+    names = sorted(sample["category"].unique())
+    return pd.concat([sample, pd.DataFrame({"text": [n.replace("_", " ") for n in names], "category": names})])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shots", type=int, nargs="+", default=[5, 10, 20])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--extra", default="", help="extra options for triage train")
     parser.add_argument("--tag", default="", help="suffix of the result key")
+    parser.add_argument("--names", action="store_true", help="add each intent's name as one more ticket")
     parser.add_argument(
         "--fine-tune", nargs="*", default=[], choices=["auto", "on", "off"], help="train once per mode, side by side"
     )
@@ -52,11 +60,12 @@ def main() -> None:
         os.environ.setdefault("TRIAGE_CACHE_DIR", str(ROOT / ".triage-cache"))
         for shots in args.shots:
             train_file = work / f"banking77_{shots}shot.csv"
-            first_per_class(train, shots, args.seed).to_csv(train_file, index=False)
+            sample = first_per_class(train, shots, args.seed)
+            (with_names(sample) if args.names else sample).to_csv(train_file, index=False)
             for mode in args.fine_tune or [None]:
                 name = f"banking77_{shots}shot" + (f"_finetune-{mode}" if mode else "")
                 key = f"banking77-{shots}shot-seed{args.seed}" + (f"-finetune-{mode}" if mode else "")
-                key += f"-{args.tag}" if args.tag else ""
+                key += ("-names" if args.names else "") + (f"-{args.tag}" if args.tag else "")
                 extra = args.extra.split() + (["--fine-tune", mode] if mode else [])
                 load_before = os.getloadavg()[0]
                 result = bench(name, train_file, folder / "test.csv", work, extra)
