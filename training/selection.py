@@ -31,7 +31,7 @@ CANDIDATES = ("tfidf", "tfidf+embedding")
 SMALL_CLASSES = 15
 # ... but a logistic regression's memory grows with classes x TF-IDF columns (L-BFGS keeps a history of the
 # whole coefficient matrix, one per fold fitted at once): on Banking77's texts relabelled into classes of ten,
-# 77 classes peaked at 0.8 GB, 300 at 3.8 GB (the SVM: 0.6 GB), and 900 were killed for memory past 16 GB.
+# 77 classes peaked at 0.7 GB, 300 at 3.7 GB (the SVM: 0.5 GB), and 900 were killed for memory past 16 GB.
 # Above this many classes auto keeps the SVM (benchmarks/README.md, "The head chosen per desk").
 MAX_LOGISTIC_CLASSES = 200
 DEFAULT_C = {"svm": 0.5, "logistic": 100.0}

@@ -190,7 +190,7 @@ def fine_tune(
 
     class _QuietTrainer(SentenceTransformerTrainer):  # type: ignore[misc,unused-ignore]
         def add_model_card_callback(self, default_args_dict: dict[str, object]) -> None:
-            """No model card: it would draw a progress bar over "widget examples" of the tickets (and reseed
+            """No model card: it would draw a progress bar over "widget examples" of the tickets (and draw from
             Python's global random numbers) for a card that nobody publishes."""
 
     settings = settings or FineTuneSettings()
