@@ -16,8 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import ROOT, SHARED  # SHARED follows TRIAGE_SHARED_DATA
 
 FIT = """
 import json, resource, sys, time

@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.svm import LinearSVC
 
 from triage.features import FEATURE_SETS, build_features
-from triage.features.finetune import median_per_class
+from triage.features.finetune import class_sizes
 from triage.models.head import as_logits, fit_fusion
 from triage.models.trees import WordTrees, clipped_log
 
@@ -69,15 +69,14 @@ def choose_head(loss: str, C: float | None, labels: Sequence[object]) -> HeadCho
     """
     if loss not in ("auto", "svm", "logistic"):
         raise ValueError(f"the head's loss is auto, svm or logistic, got {loss!r}")
-    median = median_per_class(labels)
     if loss != "auto":
         return HeadChoice(loss, C if C is not None else DEFAULT_C[loss], f"{loss} (given)")
+    _, counts, median = class_sizes(labels)
     small = median < SMALL_CLASSES
     facts = f"median {median:g} tickets per class, {'under' if small else 'not under'} {SMALL_CLASSES}"
-    classes = len({str(v) for v in labels if v is not None and v == v})
-    if small and classes > MAX_LOGISTIC_CLASSES:
+    if small and len(counts) > MAX_LOGISTIC_CLASSES:
         small = False
-        facts += f", but {classes} classes, over {MAX_LOGISTIC_CLASSES} (a logistic regression's memory)"
+        facts += f", but {len(counts)} classes, over {MAX_LOGISTIC_CLASSES} (a logistic regression's memory)"
     chosen = "logistic" if small else "svm"
     return HeadChoice(chosen, C if C is not None else DEFAULT_C[chosen], f"auto: {facts}")
 

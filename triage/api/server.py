@@ -105,13 +105,14 @@ def listening_sockets(host: str, port: int, count: int, backlog: int) -> list[so
     its share. Without ``SO_REUSEPORT`` (not on Linux), one socket that every worker shares. A port that is
     taken ends the start with uvicorn's error and exit code."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    reuse_port = hasattr(socket, "SO_REUSEPORT")
     sockets: list[socket.socket] = []
     try:
-        for _ in range(count if hasattr(socket, "SO_REUSEPORT") else 1):
+        for _ in range(count if reuse_port else 1):
             sock = socket.socket(family, socket.SOCK_STREAM)
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if hasattr(socket, "SO_REUSEPORT"):
+            if reuse_port:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind((host, port))
             port = sock.getsockname()[1]  # port 0: the others join the port the first was given

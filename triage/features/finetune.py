@@ -67,20 +67,16 @@ class FineTuneDecision:
     median_per_class: float = 0.0
 
 
-def _class_sizes(labels: Sequence[object]) -> tuple[int, np.ndarray, float]:
-    """The labelled tickets (no None or NaN), each class's count, and the median count (0 without any)."""
+def class_sizes(labels: Sequence[object]) -> tuple[int, np.ndarray, float]:
+    """The labelled tickets (no None or NaN), each class's count, and the median count (0 without any).
+
+    >>> known, counts, median = class_sizes(["a", "a", "b", None, float("nan")])
+    >>> known, counts.tolist(), median
+    (3, [2, 1], 1.5)
+    """
     known = [str(v) for v in labels if v is not None and v == v]
     counts = np.unique(known, return_counts=True)[1] if known else np.zeros(0, dtype=int)
     return len(known), counts, float(np.median(counts)) if len(counts) else 0.0
-
-
-def median_per_class(labels: Sequence[object]) -> float:
-    """The median class's labelled tickets (0 without any).
-
-    >>> median_per_class(["a", "a", "b", None, float("nan")])
-    1.5
-    """
-    return _class_sizes(labels)[2]
 
 
 def decide_fine_tune(
@@ -96,7 +92,7 @@ def decide_fine_tune(
     per intent, and the IT tickets, thousands per class, are never fine-tuned by auto)."""
     if mode not in ("auto", "on", "off"):
         raise ValueError(f"fine_tune is auto, on or off, got {mode!r}")
-    known, counts, median = _class_sizes(labels)
+    known, counts, median = class_sizes(labels)
     facts = f"{known} labelled tickets, median {median:g} per class"
     if mode == "off":
         return FineTuneDecision(False, "off (--fine-tune off)", median)
